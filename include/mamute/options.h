@@ -1,0 +1,51 @@
+// Server options. Each is a command-line flag and a MAMUTE_* environment
+// variable (the flag wins); `mamute --help` and docs/operations.md list them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mamute {
+
+struct Options {
+  /// --data-dir / MAMUTE_DATA_DIR. Default: ./data. Object data and metadata live here.
+  std::vector<std::string> data_dirs = {"./data"};
+  /// --s3-listen / MAMUTE_S3_LISTEN. Default: 127.0.0.1:9000. Every data shard listens here (SO_REUSEPORT).
+  std::string s3_listen = "127.0.0.1:9000";
+  /// --api-listen / MAMUTE_API_LISTEN. Default: 127.0.0.1:9001. The management shard listens here.
+  std::string api_listen = "127.0.0.1:9001";
+  /// --data-cores / MAMUTE_DATA_CORES. Default: 0 = all online cores but one (at least 1).
+  int data_cores = 0;
+  /// --log-level / MAMUTE_LOG_LEVEL. Default: info. One of debug, info, warn, error, off.
+  std::string log_level = "info";
+  /// --access-log / MAMUTE_ACCESS_LOG. Default: true. One JSON line per request on stdout.
+  bool access_log = true;
+  /// --max-connections / MAMUTE_MAX_CONNECTIONS. Default: 16384, for the whole node (split over shards).
+  uint32_t max_connections = 16384;
+  /// --header-timeout-ms / MAMUTE_HEADER_TIMEOUT_MS. Default: 10000 ms to receive a whole request head.
+  uint32_t header_timeout_ms = 10000;
+  /// --idle-timeout-ms / MAMUTE_IDLE_TIMEOUT_MS. Default: 60000 ms a keep-alive connection may sit idle.
+  uint32_t idle_timeout_ms = 60000;
+  /// --body-timeout-ms / MAMUTE_BODY_TIMEOUT_MS. Default: 30000 ms without progress while reading a body.
+  uint32_t body_timeout_ms = 30000;
+  /// --shutdown-timeout-ms / MAMUTE_SHUTDOWN_TIMEOUT_MS. Default: 10000 ms for in-flight requests on SIGTERM.
+  uint32_t shutdown_timeout_ms = 10000;
+  /// --max-header-bytes / MAMUTE_MAX_HEADER_BYTES. Default: 16384 bytes (request line + headers); over → 431.
+  uint32_t max_header_bytes = 16384;
+  /// --max-uri-bytes / MAMUTE_MAX_URI_BYTES. Default: 8192 bytes; over → 414.
+  uint32_t max_uri_bytes = 8192;
+  /// --recv-buffer-size / MAMUTE_RECV_BUFFER_SIZE. Default: 32768 bytes per provided receive buffer.
+  uint32_t recv_buffer_size = 32768;
+  /// --recv-buffers / MAMUTE_RECV_BUFFERS. Default: 1024 provided receive buffers per shard (power of two).
+  uint32_t recv_buffers = 1024;
+  /// --ring-entries / MAMUTE_RING_ENTRIES. Default: 4096 submission queue entries per shard ring.
+  uint32_t ring_entries = 4096;
+  /// --pin-threads / MAMUTE_PIN_THREADS. Default: true. Pin each shard's thread to its core.
+  bool pin_threads = true;
+  /// --test-routes / MAMUTE_TEST_ROUTES. Default: false. Enables /_test/* routes on the S3 port
+  /// (echo, sleep) used by the integration tests and the HTTP benchmark. Never enable in production.
+  bool test_routes = false;
+};
+
+}  // namespace mamute

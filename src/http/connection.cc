@@ -1,0 +1,582 @@
+#include "http/connection.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+
+#include "http/response.h"
+#include "http/server.h"
+#include "util/encoding.h"
+#include "util/log.h"
+
+namespace mamute::http {
+namespace {
+constexpr std::size_t kMaxOutputBacklog = 1u << 20;  // stop reading requests past this much unsent output
+constexpr uint32_t kMaxHeld = 8;                     // provided buffers one connection may hold
+constexpr std::string_view k100Continue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+int64_t NowUs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1000000 + ts.tv_nsec / 1000;
+}
+}  // namespace
+
+Connection::Connection(Server* server, uint32_t slot) noexcept
+    : server_(server),
+      slot_(slot),
+      parser_(this, RequestParser::Limits{server->config().max_header_bytes, server->config().max_uri_bytes}),
+      arena_(16 * 1024) {
+  in_cap_ = server->config().max_header_bytes;
+  in_ = static_cast<char*>(std::malloc(in_cap_));
+  if (in_ == nullptr) std::abort();
+  timer_.conn = this;
+  timer_.fire = &Server::OnTimerFire;
+  retry_timer_.conn = this;
+  retry_timer_.fire = &Server::OnTimerFire;
+}
+
+Connection::~Connection() { std::free(in_); }
+
+core::Shard& Connection::shard() noexcept { return server_->shard(); }
+
+void Connection::Open(int fd, uint32_t gen) noexcept {
+  fd_ = fd;
+  gen_ = gen;
+  stage_ = Stage::kIdle;
+  in_start_ = in_end_ = 0;
+  pending_.clear();
+  inflight_.clear();
+  inflight_off_ = 0;
+  send_inflight_ = recv_armed_ = close_inflight_ = cancel_sent_ = false;
+  recv_paused_ = close_after_send_ = in_pump_ = need_linger_ = expect_body_ = false;
+  first_request_ = true;
+  held_count_ = 0;
+  handler_ = nullptr;
+  handler_owned_ = false;
+  responded_ = body_done_ = close_after_ = stopping_ = false;
+  parser_.Reset();
+  // A new connection gets the header timeout for its first request: a client
+  // that connects and sends nothing is a slowloris too.
+  SetTimer(Server::kHeaderTimer);
+  ArmRecv();
+}
+
+void Connection::SetTimer(int kind) noexcept {
+  if (timer_kind_ >= 0) server_->timers(timer_kind_).Disarm(&timer_);
+  timer_kind_ = kind;
+  if (kind >= 0) server_->timers(kind).Arm(&timer_, server_->shard().now_ms());
+}
+
+void Connection::NewRequestId() noexcept {
+  // 16 hex digits: 8 from the shard's random seed mixed with the shard id, 8 from a counter.
+  uint64_t v = server_->id_seed_ ^ (server_->NextRequestSeq() * 0x9E3779B97F4A7C15ull);
+  util::HexEncode(&v, sizeof(v), request_id_);
+  for (char& c : request_id_) {
+    if (c >= 'a' && c <= 'f') c = static_cast<char>(c - 32);  // AWS request ids are upper-case hex
+  }
+}
+
+// ------------------------------------------------------------------ receive
+
+void Connection::ArmRecv() noexcept {
+  if (recv_armed_ || fd_ < 0 || stage_ == Stage::kClosing || held_count_ >= kMaxHeld) return;
+  core::Ring& ring = server_->shard().ring();
+  io_uring_sqe* sqe = ring.Sqe();
+  if (ring.features().recv_multishot) {
+    io_uring_prep_recv_multishot(sqe, fd_, nullptr, 0, 0);
+  } else {
+    io_uring_prep_recv(sqe, fd_, nullptr, ring.buf_size(), 0);
+  }
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = ring.buf_group();
+  io_uring_sqe_set_data64(sqe, core::Handle::Make(core::Op::kRecv, slot_, gen_));
+  recv_armed_ = true;
+  recv_paused_ = false;
+}
+
+void Connection::PauseRecv() noexcept {
+  if (!recv_armed_ || recv_paused_) return;
+  io_uring_sqe* sqe = server_->shard().ring().Sqe();
+  io_uring_prep_cancel64(sqe, core::Handle::Make(core::Op::kRecv, slot_, gen_), 0);
+  io_uring_sqe_set_data64(sqe, core::Handle::Make(core::Op::kCancel, 0, 0));
+  recv_paused_ = true;
+}
+
+bool Connection::CanProcess() const noexcept {
+  if (stage_ == Stage::kClosing) return false;
+  if (stage_ == Stage::kLinger) return true;  // discards
+  return pending_.size() + inflight_.size() < kMaxOutputBacklog;
+}
+
+void Connection::OnRecv(io_uring_cqe* cqe) noexcept {
+  if ((cqe->flags & IORING_CQE_F_MORE) == 0) recv_armed_ = false;
+  const int res = cqe->res;
+  core::Ring& ring = server_->shard().ring();
+  if (res > 0) {
+    const auto bid = static_cast<uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+    const char* data = reinterpret_cast<const char*>(ring.BufAddr(bid));
+    server_->metrics().bytes_in.fetch_add(static_cast<uint64_t>(res), std::memory_order_relaxed);
+    bytes_in_ += static_cast<uint64_t>(res);
+    if (stage_ == Stage::kClosing || stage_ == Stage::kLinger) {
+      ring.RecycleBuf(bid);  // draining: discard
+    } else if (held_count_ > 0 || !CanProcess()) {
+      held_[held_count_++] = Held{bid, static_cast<uint32_t>(res), 0};
+      if (held_count_ >= kMaxHeld) PauseRecv();
+    } else {
+      std::size_t took = Process(data, static_cast<std::size_t>(res));
+      if (took < static_cast<std::size_t>(res) && stage_ != Stage::kClosing) {
+        held_[held_count_++] = Held{bid, static_cast<uint32_t>(res), static_cast<uint32_t>(took)};
+      } else {
+        ring.RecycleBuf(bid);
+      }
+    }
+  } else if (res == 0) {
+    // Peer closed its side. A request in progress is aborted.
+    if (stage_ != Stage::kClosing) StartClose();
+  } else if (res == -ENOBUFS) {
+    // The shard ran out of provided buffers: retry shortly instead of spinning.
+    if (stage_ != Stage::kClosing) server_->timers(Server::kRetryTimer).Arm(&retry_timer_, server_->shard().now_ms());
+  } else if (res == -ECANCELED) {
+    // Backpressure pause or close.
+  } else if (stage_ != Stage::kClosing) {
+    StartClose();
+  }
+  if (stage_ == Stage::kClosing) {
+    MaybeFinishClose();
+    return;
+  }
+  if (!recv_armed_ && res != -ENOBUFS && held_count_ < kMaxHeld && !recv_paused_) ArmRecv();
+  FlushOut();
+}
+
+void Connection::OnRetryTimer() noexcept {
+  if (stage_ != Stage::kClosing && !recv_armed_) ArmRecv();
+}
+
+std::size_t Connection::Process(const char* data, std::size_t len) noexcept {
+  if (stage_ == Stage::kReadBody && in_start_ == in_end_) {
+    // Body bytes go to the handler straight from the provided buffer.
+    in_pump_ = true;
+    RequestParser::Outcome out = parser_.Execute(data, len);
+    in_pump_ = false;
+    if (out.state == RequestParser::State::kError) {
+      FailParse();
+      return len;
+    }
+    std::size_t took = out.consumed;
+    if (out.state == RequestParser::State::kPaused) {
+      // Message complete inside this buffer; what follows is the next request.
+      if (responded_) FinishRequest();
+      std::size_t rest = len - took;
+      std::size_t room = in_cap_ - in_end_;
+      std::size_t n = rest < room ? rest : room;
+      std::memcpy(in_ + in_end_, data + took, n);
+      in_end_ += n;
+      took += n;
+      Pump();
+    }
+    return took;
+  }
+  CompactInput();
+  std::size_t room = in_cap_ - in_end_;
+  std::size_t n = len < room ? len : room;
+  std::memcpy(in_ + in_end_, data, n);
+  in_end_ += n;
+  Pump();
+  return n;
+}
+
+void Connection::CompactInput() noexcept {
+  // Only between requests: during a request the head's views point into in_.
+  if (stage_ != Stage::kIdle || handler_ != nullptr || in_start_ == 0) return;
+  std::memmove(in_, in_ + in_start_, in_end_ - in_start_);
+  in_end_ -= in_start_;
+  in_start_ = 0;
+}
+
+void Connection::Pump() noexcept {
+  in_pump_ = true;
+  while (in_start_ < in_end_ && (stage_ == Stage::kIdle || stage_ == Stage::kReadHead || stage_ == Stage::kReadBody) &&
+         pending_.size() + inflight_.size() < kMaxOutputBacklog) {
+    if (stage_ == Stage::kIdle) {
+      CompactInput();
+      stage_ = Stage::kReadHead;
+      if (!first_request_) SetTimer(Server::kHeaderTimer);
+      start_ms_ = server_->shard().now_ms();
+      start_us_ = NowUs();
+      bytes_in_ = in_end_ - in_start_;
+      bytes_out_ = 0;
+    }
+    RequestParser::Outcome out = parser_.Execute(in_ + in_start_, in_end_ - in_start_);
+    in_start_ += out.consumed;
+    if (out.state == RequestParser::State::kError) {
+      in_pump_ = false;
+      FailParse();
+      return;
+    }
+    if (out.state == RequestParser::State::kOk) break;  // need more bytes
+    // Paused at message end.
+    if (responded_) FinishRequest();
+  }
+  // In kReadBody with in_ consumed, the body continues from the provided buffers;
+  // the head views stay valid because nothing is written over in_ until the request ends.
+  in_pump_ = false;
+  // The head did not complete and the buffer is full: too large.
+  if (stage_ == Stage::kReadHead && parser_.in_head() && in_start_ == in_end_ && in_end_ >= in_cap_) {
+    parser_.head().header_count = 0;
+    FailParse();
+  }
+}
+
+// ------------------------------------------------------------------ parser sink
+
+bool Connection::OnHead(RequestHead& head) {
+  (void)head;
+  first_request_ = false;
+  arena_.Reset();
+  NewRequestId();
+  responded_ = false;
+  body_done_ = false;
+  expect_body_ = parser_.head().HasBody();
+  close_after_ = false;
+  status_ = 0;
+  Route r = server_->service().Dispatch(*this);
+  handler_ = r.handler;
+  handler_owned_ = r.arena_owned;
+  route_id_ = r.route_id;
+  stage_ = Stage::kReadBody;
+  SetTimer(parser_.head().HasBody() ? Server::kBodyTimer : -1);
+  handler_->OnHead(*this);
+  if (parser_.head().expect_continue && parser_.head().HasBody() && !responded_ && parser_.head().version_minor >= 1) {
+    pending_.append(k100Continue);
+    FlushOut();
+  }
+  return true;
+}
+
+void Connection::OnBody(const char* data, std::size_t len) {
+  if (timer_kind_ == Server::kBodyTimer) SetTimer(Server::kBodyTimer);  // progress re-arms the stall timer
+  if (!responded_ && handler_ != nullptr) handler_->OnBody(*this, std::string_view(data, len));
+}
+
+void Connection::OnMessageComplete() {
+  body_done_ = true;
+  if (!responded_ && handler_ != nullptr) handler_->OnBodyEnd(*this);
+  if (!responded_) {
+    stage_ = Stage::kHandle;
+    SetTimer(-1);
+  }
+}
+
+// ------------------------------------------------------------------ respond
+
+void Connection::Respond(int status, const OutHeader* headers, std::size_t header_count, std::string_view body,
+                         int64_t head_length) {
+  if (responded_ || stage_ == Stage::kClosing) return;
+  responded_ = true;
+  status_ = status;
+  const RequestHead& h = parser_.head();
+  if (expect_body_ && !body_done_) {
+    need_linger_ = true;
+    // The handler answered before reading the whole body: the rest of it cannot
+    // be told apart from the next request without reading it, so we close.
+    close_after_ = true;
+    server_->metrics().unconsumed_body_closes.fetch_add(1, std::memory_order_relaxed);
+  }
+  bool close = close_after_ || !h.keep_alive || stopping_ || server_->stopping();
+  std::size_t before = pending_.size();
+  ResponseWriter w(&pending_);
+  w.StatusLine(status);
+  w.Header("Date", server_->Date());
+  w.Header("Server", "mamute");
+  w.Header("x-amz-request-id", request_id());
+  for (std::size_t i = 0; i < header_count; ++i) w.Header(headers[i].name, headers[i].value);
+  bool no_body = h.method == Method::kHead || status == 204 || status == 304;
+  if (status != 204 && status != 304) {
+    w.Header("Content-Length", head_length >= 0 && h.method == Method::kHead ? static_cast<uint64_t>(head_length)
+                                                                              : static_cast<uint64_t>(body.size()));
+  }
+  if (close) {
+    w.Header("Connection", "close");
+  } else if (h.version_minor == 0) {
+    w.Header("Connection", "keep-alive");
+  }
+  w.EndHead();
+  if (!no_body) w.Body(body);
+  bytes_out_ += pending_.size() - before;
+  if (close) close_after_ = true;
+  LogAndCount();
+  if (!in_pump_) Kick();
+}
+
+void Connection::Kick() noexcept {
+  // An async response: continue with the connection as Pump would have.
+  if (body_done_ && responded_) FinishRequest();
+  DrainHeld();
+  Pump();
+  FlushOut();
+  if (!recv_armed_ && !recv_paused_ && stage_ != Stage::kClosing && held_count_ < kMaxHeld) ArmRecv();
+}
+
+void Connection::LogAndCount() noexcept {
+  server_->metrics().Count(route_id_, status_);
+  if (AccessLog* log = server_->access_log()) {
+    std::size_t n = 0;
+    const std::string_view* names = server_->service().route_names(&n);
+    AccessRecord r;
+    r.service = server_->service().name();
+    r.shard = server_->shard().id();
+    r.request_id = request_id();
+    r.method = parser_.head().method_name;
+    r.path = parser_.head().path;
+    r.route = route_id_ < n ? names[route_id_] : std::string_view("?");
+    r.status = status_;
+    r.bytes_in = bytes_in_;
+    r.bytes_out = bytes_out_;
+    r.latency_us = NowUs() - start_us_;
+    r.unix_sec = server_->shard().wall_sec();
+    log->Append(r);
+  }
+}
+
+void Connection::FinishRequest() noexcept {
+  if (handler_ != nullptr && handler_owned_) handler_->~Handler();
+  handler_ = nullptr;
+  handler_owned_ = false;
+  if (close_after_) {
+    // No more requests on this connection; close once the output is sent.
+    close_after_send_ = true;
+    stage_ = Stage::kWrite;
+    SetTimer(Server::kBodyTimer);  // write stall bound
+    return;
+  }
+  stage_ = Stage::kIdle;
+  responded_ = false;
+  body_done_ = false;
+  parser_.Resume();
+  if (in_start_ == in_end_) {
+    in_start_ = in_end_ = 0;
+    SetTimer(Server::kIdleTimer);
+    if (stopping_ || server_->stopping()) {
+      close_after_send_ = true;
+      stage_ = Stage::kWrite;
+    }
+  }
+}
+
+void Connection::FailParse() noexcept {
+  ParseError e = parser_.error();
+  if (e == ParseError::kNone) e = ParseError::kHeaderTooLarge;
+  int status = StatusForError(e);
+  server_->metrics().parse_errors.fetch_add(1, std::memory_order_relaxed);
+  server_->metrics().Count(0, status);
+  MLOG_DEBUG("shard %d: HTTP parse error %d: %s", server_->shard().id(), status, parser_.error_reason());
+  if (handler_ != nullptr && !responded_) {
+    handler_->OnAbort(*this);
+    server_->metrics().aborted_requests.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (handler_ != nullptr && handler_owned_) handler_->~Handler();
+  handler_ = nullptr;
+  if (!responded_) {
+    NewRequestId();
+    std::string_view reason = parser_.error_reason();
+    std::string body(reason);
+    body += '\n';
+    WriteSimpleResponse(&pending_, status, server_->Date(), request_id(), "text/plain", body, true);
+  }
+  responded_ = true;
+  close_after_ = true;
+  close_after_send_ = true;
+  need_linger_ = true;
+  stage_ = Stage::kWrite;
+  in_start_ = in_end_ = 0;
+  SetTimer(Server::kBodyTimer);
+  FlushOut();
+}
+
+// ------------------------------------------------------------------ send
+
+void Connection::FlushOut() noexcept {
+  if (send_inflight_ || fd_ < 0 || stage_ == Stage::kClosing) return;
+  if (inflight_off_ >= inflight_.size()) {
+    inflight_.clear();
+    inflight_off_ = 0;
+    if (pending_.empty()) {
+      if (close_after_send_) Linger();
+      return;
+    }
+    inflight_.swap(pending_);
+  }
+  io_uring_sqe* sqe = server_->shard().ring().Sqe();
+  io_uring_prep_send(sqe, fd_, inflight_.data() + inflight_off_, inflight_.size() - inflight_off_, MSG_NOSIGNAL);
+  io_uring_sqe_set_data64(sqe, core::Handle::Make(core::Op::kSend, slot_, gen_));
+  send_inflight_ = true;
+}
+
+void Connection::OnSend(io_uring_cqe* cqe) noexcept {
+  send_inflight_ = false;
+  if (cqe->res < 0) {
+    if (stage_ != Stage::kClosing) StartClose();
+    MaybeFinishClose();
+    return;
+  }
+  server_->metrics().bytes_out.fetch_add(static_cast<uint64_t>(cqe->res), std::memory_order_relaxed);
+  inflight_off_ += static_cast<std::size_t>(cqe->res);
+  if (stage_ == Stage::kClosing) {
+    MaybeFinishClose();
+    return;
+  }
+  if (stage_ == Stage::kWrite && timer_kind_ == Server::kBodyTimer) SetTimer(Server::kBodyTimer);
+  FlushOut();
+  // Output drained below the backlog limit: resume held input.
+  if (held_count_ > 0 || in_start_ < in_end_) {
+    DrainHeld();
+    Pump();
+    FlushOut();
+  }
+  if (!recv_armed_ && !recv_paused_ && stage_ != Stage::kClosing && held_count_ < kMaxHeld) ArmRecv();
+  else if (recv_paused_ && held_count_ == 0 && !recv_armed_ && stage_ != Stage::kClosing) ArmRecv();
+}
+
+void Connection::DrainHeld() noexcept {
+  core::Ring& ring = server_->shard().ring();
+  while (held_count_ > 0 && CanProcess() && stage_ != Stage::kClosing) {
+    Held& h = held_[0];
+    const char* data = reinterpret_cast<const char*>(ring.BufAddr(h.bid)) + h.off;
+    std::size_t took = stage_ == Stage::kLinger ? h.len - h.off : Process(data, h.len - h.off);
+    if (stage_ == Stage::kClosing) break;
+    h.off += static_cast<uint32_t>(took);
+    if (h.off < h.len) break;
+    ring.RecycleBuf(h.bid);
+    std::memmove(&held_[0], &held_[1], sizeof(Held) * (held_count_ - 1));
+    --held_count_;
+  }
+}
+
+// ------------------------------------------------------------------ close
+
+void Connection::Linger() noexcept {
+  // Everything is sent. If the peer may still be sending (an unread body, a parse
+  // error), shut our side and drain its input briefly, so the close does not
+  // turn into a reset that destroys the response before the client reads it.
+  if (stage_ == Stage::kLinger || stage_ == Stage::kClosing) return;
+  if (!need_linger_) {
+    StartClose();
+    return;
+  }
+  stage_ = Stage::kLinger;
+  ::shutdown(fd_, SHUT_WR);
+  SetTimer(Server::kLingerTimer);
+  if (!recv_armed_) ArmRecv();
+}
+
+void Connection::OnServerStop() noexcept {
+  stopping_ = true;
+  if (stage_ == Stage::kIdle && in_start_ == in_end_ && !send_inflight_ && pending_.empty()) {
+    StartClose();
+  }
+}
+
+void Connection::OnTimer() noexcept {
+  int kind = timer_kind_;
+  timer_kind_ = -1;
+  switch (kind) {
+    case Server::kIdleTimer:
+      server_->metrics().idle_timeouts.fetch_add(1, std::memory_order_relaxed);
+      StartClose();
+      return;
+    case Server::kHeaderTimer:
+      server_->metrics().header_timeouts.fetch_add(1, std::memory_order_relaxed);
+      if (stage_ == Stage::kReadHead) {
+        // A partial head: answer 408 so a real (slow) client learns why.
+        NewRequestId();
+        WriteSimpleResponse(&pending_, 408, server_->Date(), request_id(), "text/plain", "request header timeout\n", true);
+        server_->metrics().Count(0, 408);
+        close_after_send_ = true;
+        need_linger_ = true;
+        stage_ = Stage::kWrite;
+        SetTimer(Server::kLingerTimer);
+        FlushOut();
+        return;
+      }
+      StartClose();
+      return;
+    case Server::kBodyTimer:
+      if (stage_ == Stage::kReadBody && !responded_) {
+        server_->metrics().body_timeouts.fetch_add(1, std::memory_order_relaxed);
+        if (handler_ != nullptr) {
+          handler_->OnAbort(*this);
+          server_->metrics().aborted_requests.fetch_add(1, std::memory_order_relaxed);
+          if (handler_owned_) handler_->~Handler();
+          handler_ = nullptr;
+        }
+        responded_ = true;
+        WriteSimpleResponse(&pending_, 408, server_->Date(), request_id(), "text/plain", "request body timeout\n", true);
+        server_->metrics().Count(route_id_, 408);
+        close_after_send_ = true;
+        need_linger_ = true;
+        stage_ = Stage::kWrite;
+        SetTimer(Server::kLingerTimer);
+        FlushOut();
+        return;
+      }
+      server_->metrics().write_timeouts.fetch_add(1, std::memory_order_relaxed);
+      StartClose();
+      return;
+    case Server::kLingerTimer:
+    default:
+      StartClose();
+      return;
+  }
+}
+
+void Connection::StartClose() noexcept {
+  if (stage_ == Stage::kClosing) return;
+  stage_ = Stage::kClosing;
+  SetTimer(-1);
+  server_->timers(Server::kRetryTimer).Disarm(&retry_timer_);
+  if (handler_ != nullptr) {
+    if (!responded_) {
+      handler_->OnAbort(*this);
+      server_->metrics().aborted_requests.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (handler_owned_) handler_->~Handler();
+    handler_ = nullptr;
+  }
+  if ((recv_armed_ || send_inflight_) && !cancel_sent_) {
+    io_uring_sqe* sqe = server_->shard().ring().Sqe();
+    io_uring_prep_cancel_fd(sqe, fd_, IORING_ASYNC_CANCEL_ALL);
+    io_uring_sqe_set_data64(sqe, core::Handle::Make(core::Op::kCancel, 0, 0));
+    cancel_sent_ = true;
+  }
+  MaybeFinishClose();
+}
+
+void Connection::MaybeFinishClose() noexcept {
+  if (stage_ != Stage::kClosing || recv_armed_ || send_inflight_ || close_inflight_ || fd_ < 0) return;
+  io_uring_sqe* sqe = server_->shard().ring().Sqe();
+  io_uring_prep_close(sqe, fd_);
+  io_uring_sqe_set_data64(sqe, core::Handle::Make(core::Op::kClose, slot_, gen_));
+  close_inflight_ = true;
+}
+
+void Connection::OnClosed() noexcept {
+  core::Ring& ring = server_->shard().ring();
+  for (uint32_t i = 0; i < held_count_; ++i) ring.RecycleBuf(held_[i].bid);
+  held_count_ = 0;
+  fd_ = -1;
+  close_inflight_ = false;
+  pending_.clear();
+  inflight_.clear();
+  if (pending_.capacity() > (64u << 10)) std::string().swap(pending_);
+  if (inflight_.capacity() > (64u << 10)) std::string().swap(inflight_);
+  arena_.Reset();
+  server_->Release(this);
+}
+
+}  // namespace mamute::http

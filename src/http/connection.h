@@ -1,0 +1,144 @@
+// Connection: the per-socket HTTP/1.1 state machine of a shard's server.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/arena.h"
+#include "core/shard.h"
+#include "http/parser.h"
+#include "http/router.h"
+
+namespace mamute::http {
+
+class Server;
+
+class Connection final : public Exchange, private RequestParser::Sink {
+ public:
+  /// Named request stages; each transition is one function below.
+  enum class Stage : uint8_t {
+    kIdle,       ///< keep-alive, waiting for the first byte of a request (idle timer)
+    kReadHead,   ///< receiving the request head (header timer, not re-armed: slowloris)
+    kReadBody,   ///< body being pushed to the handler (body timer, re-armed on progress)
+    kHandle,     ///< body done, handler working (async) — no read timer
+    kWrite,      ///< response queued; waiting for it to be sent before the next request
+    kLinger,     ///< closing after an error: write side shut, draining input briefly
+    kClosing,    ///< cancel/close in flight
+  };
+
+  Connection(Server* server, uint32_t slot) noexcept;
+  ~Connection() override;
+
+  void Open(int fd, uint32_t gen) noexcept;
+  uint32_t slot() const noexcept { return slot_; }
+  uint32_t gen() const noexcept { return gen_; }
+  bool open() const noexcept { return fd_ >= 0; }
+  Stage stage() const noexcept { return stage_; }
+
+  // Completions routed by the server (generation already checked).
+  void OnRecv(io_uring_cqe* cqe) noexcept;
+  void OnSend(io_uring_cqe* cqe) noexcept;
+  void OnClosed() noexcept;
+  void OnTimer() noexcept;
+  /// Server shutdown: idle connections close now, busy ones after their response.
+  void OnServerStop() noexcept;
+
+  // Exchange
+  const RequestHead& head() const noexcept override { return parser_.head(); }
+  core::Arena& arena() noexcept override { return arena_; }
+  core::Shard& shard() noexcept override;
+  std::string_view request_id() const noexcept override { return {request_id_, 16}; }
+  bool responded() const noexcept override { return responded_; }
+  void Respond(int status, const OutHeader* headers, std::size_t header_count, std::string_view body,
+               int64_t head_length) override;
+  void CloseAfterResponse() noexcept override { close_after_ = true; }
+
+  /// A timer that knows its connection (the server's timer lists fire these).
+  struct ConnTimer : core::Timer {
+    Connection* conn = nullptr;
+  };
+  ConnTimer timer_;        // the stage's timeout (idle / header / body / linger)
+  ConnTimer retry_timer_;  // re-arming recv after the shard ran out of buffers
+  void OnRetryTimer() noexcept;
+
+ private:
+  // RequestParser::Sink
+  bool OnHead(RequestHead& head) override;
+  void OnBody(const char* data, std::size_t len) override;
+  void OnMessageComplete() override;
+
+  void ArmRecv() noexcept;
+  void PauseRecv() noexcept;
+  bool CanProcess() const noexcept;
+  std::size_t Process(const char* data, std::size_t len) noexcept;  // bytes taken
+  void DrainHeld() noexcept;
+  void Kick() noexcept;             // continue after an async response
+  void Pump() noexcept;             // parse buffered bytes while the stage allows
+  void CompactInput() noexcept;
+  void FinishRequest() noexcept;    // response queued + body done → next request
+  void FailParse() noexcept;        // answer a parse error and close
+  void FlushOut() noexcept;
+  void StartClose() noexcept;       // cancel everything, then close the fd
+  void MaybeFinishClose() noexcept;
+  void Linger() noexcept;
+  void SetTimer(int kind) noexcept;
+  void NewRequestId() noexcept;
+  void LogAndCount() noexcept;
+
+  Server* server_;
+  uint32_t slot_;
+  uint32_t gen_ = 0;
+  int fd_ = -1;
+  Stage stage_ = Stage::kIdle;
+  RequestParser parser_;
+  core::Arena arena_;
+
+  // Input: the head (and pipelined bytes) live here; body bytes are fed from
+  // the provided buffers directly.
+  char* in_ = nullptr;
+  std::size_t in_cap_ = 0;
+  std::size_t in_start_ = 0;
+  std::size_t in_end_ = 0;
+
+  // Output: `pending_` collects responses; `inflight_` is what the kernel is sending.
+  std::string pending_;
+  std::string inflight_;
+  std::size_t inflight_off_ = 0;
+  bool send_inflight_ = false;
+  bool recv_armed_ = false;
+  bool close_inflight_ = false;
+  bool cancel_sent_ = false;
+  bool recv_paused_ = false;     // recv cancelled for backpressure
+  bool close_after_send_ = false;
+  bool in_pump_ = false;
+  bool need_linger_ = false;   // the peer may still be sending: drain before closing
+  bool expect_body_ = false;   // the current request has a body
+  bool first_request_ = true;
+
+  // Receive buffers not yet processed (backpressure), in arrival order.
+  struct Held {
+    uint16_t bid;
+    uint32_t len;
+    uint32_t off;
+  };
+  Held held_[8];
+  uint32_t held_count_ = 0;
+
+  // The current request.
+  Handler* handler_ = nullptr;
+  bool handler_owned_ = false;
+  uint16_t route_id_ = 0;
+  bool responded_ = false;
+  bool body_done_ = false;
+  bool close_after_ = false;
+  bool stopping_ = false;
+  int status_ = 0;
+  uint64_t bytes_in_ = 0;
+  uint64_t bytes_out_ = 0;
+  int64_t start_ms_ = 0;
+  int64_t start_us_ = 0;
+  char request_id_[16];
+  int timer_kind_ = -1;
+};
+
+}  // namespace mamute::http

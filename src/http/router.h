@@ -1,0 +1,93 @@
+// The plug-in surface of the HTTP server: a Service routes each request to a
+// Handler; the Handler reads the body (pushed to it) and answers through the
+// Exchange, synchronously or later (after async work on the same shard).
+//
+// Request stages (Connection::Stage): kReadHead → kDispatch (Service::Route,
+// Handler::OnHead) → kReadBody (Handler::OnBody…, OnBodyEnd) → kRespond (the
+// handler calls Exchange::Respond*) → kWrite → back to kReadHead on keep-alive.
+#pragma once
+
+#include <cstdint>
+#include <new>
+#include <string_view>
+
+#include "core/arena.h"
+#include "http/request.h"
+
+namespace mamute::core {
+class Shard;
+}
+
+namespace mamute::http {
+
+class Exchange;
+
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  /// The head is complete. The handler may respond now (then an unread body
+  /// closes the connection after the response) or wait for the body.
+  virtual void OnHead(Exchange& ex) = 0;
+  /// A piece of the body (de-chunked), valid only during the call.
+  virtual void OnBody(Exchange& ex, std::string_view piece) {
+    (void)ex;
+    (void)piece;
+  }
+  /// The whole body was received.
+  virtual void OnBodyEnd(Exchange& ex) { (void)ex; }
+  /// The connection is going away before the handler responded (peer closed,
+  /// timeout, shutdown deadline): release anything pending. No Respond after this.
+  virtual void OnAbort(Exchange& ex) { (void)ex; }
+};
+
+/// One header of a response; views must stay valid until Respond returns.
+struct OutHeader {
+  std::string_view name;
+  std::string_view value;
+};
+
+/// The request being served and the way to answer it. Lives in the connection.
+class Exchange {
+ public:
+  virtual ~Exchange() = default;
+  virtual const RequestHead& head() const noexcept = 0;
+  virtual core::Arena& arena() noexcept = 0;
+  virtual core::Shard& shard() noexcept = 0;
+  virtual std::string_view request_id() const noexcept = 0;
+  /// Whether a response was already given.
+  virtual bool responded() const noexcept = 0;
+  /// Complete response: status, extra headers, body. Content-Length, Date,
+  /// Server, x-amz-request-id and Connection are added by the server. For HEAD
+  /// the body is not sent but its length is announced unless `head_length` ≥ 0.
+  virtual void Respond(int status, const OutHeader* headers, std::size_t header_count, std::string_view body,
+                       int64_t head_length = -1) = 0;
+  /// Ask for the connection to close after this response.
+  virtual void CloseAfterResponse() noexcept = 0;
+};
+
+struct Route {
+  Handler* handler = nullptr;  ///< never null
+  uint16_t route_id = 0;       ///< index into Service::route_names(); 0 is "unmatched" in every service
+  bool arena_owned = false;    ///< placement-new'ed in ex.arena(): the server runs its destructor
+};
+
+/// Placement-new a handler in the request arena.
+template <typename H, typename... Args>
+H* MakeHandler(Exchange& ex, Args&&... args) {
+  void* p = ex.arena().Allocate(sizeof(H), alignof(H));
+  return new (p) H(static_cast<Args&&>(args)...);
+}
+
+class Service {
+ public:
+  virtual ~Service() = default;
+  virtual Route Dispatch(Exchange& ex) = 0;
+  /// Route names, indexed by route_id (at most kMaxRoutes).
+  virtual const std::string_view* route_names(std::size_t* count) const noexcept = 0;
+  /// "s3" or "mgmt": a label for metrics.
+  virtual std::string_view name() const noexcept = 0;
+};
+
+inline constexpr std::size_t kMaxRoutes = 64;
+
+}  // namespace mamute::http

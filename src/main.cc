@@ -1,0 +1,338 @@
+// mamute: S3-compatible storage gateway. Options (cold path), shards pinned to
+// cores, the management shard on its own core and port, graceful shutdown.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/cpu.h"
+#include "core/shard.h"
+#include "http/metrics.h"
+#include "http/server.h"
+#include "mamute/options.h"
+#include "mgmt/service.h"
+#include "s3/service.h"
+#include "util/log.h"
+#include "util/options_parse.h"
+
+namespace mamute {
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+struct OptionSpec {
+  const char* flag;  // without the leading "--"
+  const char* env;
+  const char* value_name;
+  const char* help;
+  std::function<std::string(Options&)> get;  // default rendering
+  std::function<bool(Options&, std::string_view, bool first)> set;
+};
+
+template <typename T>
+std::function<bool(Options&, std::string_view, bool)> U32(T Options::*field, uint64_t min, uint64_t max) {
+  return [field, min, max](Options& o, std::string_view v, bool) {
+    auto n = util::ParseU64(v);
+    if (!n || *n < min || *n > max) return false;
+    o.*field = static_cast<T>(*n);
+    return true;
+  };
+}
+
+std::function<bool(Options&, std::string_view, bool)> Bool(bool Options::*field) {
+  return [field](Options& o, std::string_view v, bool) {
+    auto b = util::ParseBool(v);
+    if (!b) return false;
+    o.*field = *b;
+    return true;
+  };
+}
+
+std::vector<OptionSpec> Specs() {
+  std::vector<OptionSpec> s;
+  s.push_back({"data-dir", "MAMUTE_DATA_DIR", "DIR",
+               "Data directory (repeatable: one per disk; the environment variable takes a comma-separated list).",
+               [](Options& o) { return o.data_dirs.front(); },
+               [](Options& o, std::string_view v, bool first) {
+                 if (v.empty()) return false;
+                 if (first) o.data_dirs.clear();
+                 std::size_t pos = 0;
+                 while (pos <= v.size()) {
+                   auto comma = v.find(',', pos);
+                   auto part = v.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+                   if (!part.empty()) o.data_dirs.emplace_back(part);
+                   if (comma == std::string_view::npos) break;
+                   pos = comma + 1;
+                 }
+                 return !o.data_dirs.empty();
+               }});
+  s.push_back({"s3-listen", "MAMUTE_S3_LISTEN", "HOST:PORT", "S3 data-plane address (every data shard listens, SO_REUSEPORT).",
+               [](Options& o) { return o.s3_listen; },
+               [](Options& o, std::string_view v, bool) { o.s3_listen = v; return util::ParseHostPort(v).has_value(); }});
+  s.push_back({"api-listen", "MAMUTE_API_LISTEN", "HOST:PORT", "Management API address (the management shard).",
+               [](Options& o) { return o.api_listen; },
+               [](Options& o, std::string_view v, bool) { o.api_listen = v; return util::ParseHostPort(v).has_value(); }});
+  s.push_back({"data-cores", "MAMUTE_DATA_CORES", "N", "Data shards, one per core; 0 = all cores but one (at least 1).",
+               [](Options& o) { return std::to_string(o.data_cores); }, U32(&Options::data_cores, 0, 1024)});
+  s.push_back({"log-level", "MAMUTE_LOG_LEVEL", "LEVEL", "debug, info, warn, error or off.",
+               [](Options& o) { return o.log_level; },
+               [](Options& o, std::string_view v, bool) {
+                 log::Level l;
+                 o.log_level = v;
+                 return log::ParseLevel(v, &l);
+               }});
+  s.push_back({"access-log", "MAMUTE_ACCESS_LOG", "BOOL", "One JSON line per request on stdout.",
+               [](Options& o) { return o.access_log ? "true" : "false"; }, Bool(&Options::access_log)});
+  s.push_back({"max-connections", "MAMUTE_MAX_CONNECTIONS", "N",
+               "Open connections per port for the whole node, split evenly over the shards; more get 503 and are closed.",
+               [](Options& o) { return std::to_string(o.max_connections); }, U32(&Options::max_connections, 1, 10000000)});
+  s.push_back({"header-timeout-ms", "MAMUTE_HEADER_TIMEOUT_MS", "MS", "Time to receive a whole request head (slowloris): 408 and close.",
+               [](Options& o) { return std::to_string(o.header_timeout_ms); }, U32(&Options::header_timeout_ms, 100, 3600000)});
+  s.push_back({"idle-timeout-ms", "MAMUTE_IDLE_TIMEOUT_MS", "MS", "Idle keep-alive connections are closed after this.",
+               [](Options& o) { return std::to_string(o.idle_timeout_ms); }, U32(&Options::idle_timeout_ms, 100, 86400000)});
+  s.push_back({"body-timeout-ms", "MAMUTE_BODY_TIMEOUT_MS", "MS",
+               "A body read (or response write) making no progress this long: 408 and close.",
+               [](Options& o) { return std::to_string(o.body_timeout_ms); }, U32(&Options::body_timeout_ms, 100, 3600000)});
+  s.push_back({"shutdown-timeout-ms", "MAMUTE_SHUTDOWN_TIMEOUT_MS", "MS",
+               "On SIGTERM/SIGINT, in-flight requests get this long to finish.",
+               [](Options& o) { return std::to_string(o.shutdown_timeout_ms); }, U32(&Options::shutdown_timeout_ms, 0, 3600000)});
+  s.push_back({"max-header-bytes", "MAMUTE_MAX_HEADER_BYTES", "BYTES", "Request line + headers limit: 431 beyond.",
+               [](Options& o) { return std::to_string(o.max_header_bytes); }, U32(&Options::max_header_bytes, 1024, 1048576)});
+  s.push_back({"max-uri-bytes", "MAMUTE_MAX_URI_BYTES", "BYTES", "Request-target limit: 414 beyond.",
+               [](Options& o) { return std::to_string(o.max_uri_bytes); }, U32(&Options::max_uri_bytes, 256, 1048576)});
+  s.push_back({"recv-buffer-size", "MAMUTE_RECV_BUFFER_SIZE", "BYTES", "Size of each provided receive buffer.",
+               [](Options& o) { return std::to_string(o.recv_buffer_size); }, U32(&Options::recv_buffer_size, 4096, 1048576)});
+  s.push_back({"recv-buffers", "MAMUTE_RECV_BUFFERS", "N", "Provided receive buffers per shard (power of two).",
+               [](Options& o) { return std::to_string(o.recv_buffers); },
+               [](Options& o, std::string_view v, bool) {
+                 auto n = util::ParseU64(v);
+                 if (!n || *n == 0 || *n > 32768 || (*n & (*n - 1)) != 0) return false;
+                 o.recv_buffers = static_cast<uint32_t>(*n);
+                 return true;
+               }});
+  s.push_back({"ring-entries", "MAMUTE_RING_ENTRIES", "N", "Submission queue entries per shard ring.",
+               [](Options& o) { return std::to_string(o.ring_entries); }, U32(&Options::ring_entries, 64, 32768)});
+  s.push_back({"pin-threads", "MAMUTE_PIN_THREADS", "BOOL", "Pin each shard's thread to its core.",
+               [](Options& o) { return o.pin_threads ? "true" : "false"; }, Bool(&Options::pin_threads)});
+  s.push_back({"test-routes", "MAMUTE_TEST_ROUTES", "BOOL",
+               "Serve /_test/* routes on the S3 port (tests and benchmarks only; never in production).",
+               [](Options& o) { return o.test_routes ? "true" : "false"; }, Bool(&Options::test_routes)});
+  return s;
+}
+
+void PrintHelp(const std::vector<OptionSpec>& specs) {
+  Options defaults;
+  std::printf(
+      "mamute %s — S3-compatible storage gateway\n\n"
+      "Usage: mamute [OPTIONS]\n\n"
+      "Every option is also an environment variable (shown in brackets); a flag wins over the variable.\n\n",
+      kVersion);
+  for (const auto& s : specs) {
+    std::string left = std::string("  --") + s.flag + "=" + s.value_name;
+    std::printf("%-34s %s\n%-34s [%s] Default: %s\n", left.c_str(), s.help, "", s.env, s.get(defaults).c_str());
+  }
+  std::printf("  %-32s %s\n  %-32s %s\n", "--help", "Show this help.", "--version", "Show the version.");
+}
+
+std::vector<std::string_view> g_flag_names;
+
+Options ParseOptions(int argc, char** argv, const std::vector<OptionSpec>& specs) {
+  Options o;
+  // Environment first, then flags.
+  for (const auto& s : specs) {
+    if (const char* v = std::getenv(s.env); v != nullptr) {
+      if (!s.set(o, v, true)) throw std::runtime_error(std::string("invalid value for ") + s.env + ": '" + v + "'");
+    }
+  }
+  std::vector<bool> seen(specs.size(), false);
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--help" || a == "-h") {
+      PrintHelp(specs);
+      std::exit(0);
+    }
+    if (a == "--version") {
+      std::printf("mamute %s\n", kVersion);
+      std::exit(0);
+    }
+    if (!a.starts_with("--")) throw std::runtime_error("unexpected argument '" + std::string(a) + "' (see --help)");
+    a.remove_prefix(2);
+    std::string_view name = a, value;
+    bool has_value = false;
+    if (auto eq = a.find('='); eq != std::string_view::npos) {
+      name = a.substr(0, eq);
+      value = a.substr(eq + 1);
+      has_value = true;
+    }
+    bool found = false;
+    for (std::size_t k = 0; k < specs.size(); ++k) {
+      if (name != specs[k].flag) continue;
+      found = true;
+      if (!has_value) {
+        if (i + 1 >= argc) throw std::runtime_error("--" + std::string(name) + " needs a value");
+        value = argv[++i];
+      }
+      if (!specs[k].set(o, value, !seen[k])) {
+        throw std::runtime_error("invalid value for --" + std::string(name) + ": '" + std::string(value) + "'");
+      }
+      seen[k] = true;
+    }
+    if (!found) throw std::runtime_error("unknown option --" + std::string(name) + " (see --help)");
+  }
+  return o;
+}
+
+struct ReadyLatch {
+  std::mutex mu;
+  std::condition_variable cv;
+  int pending = 0;
+  Status first_error;
+  void Done(Status st) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!st.ok() && first_error.ok()) first_error = std::move(st);
+    --pending;
+    cv.notify_all();
+  }
+  Status Wait() {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [this] { return pending == 0; });
+    return first_error;
+  }
+};
+
+int Run(int argc, char** argv) {
+  const auto specs = Specs();
+  Options opt = ParseOptions(argc, argv, specs);
+  log::Level level = log::Level::kInfo;
+  log::ParseLevel(opt.log_level, &level);
+  log::SetLevel(level);
+
+  for (const auto& d : opt.data_dirs) {
+    if (mkdir(d.c_str(), 0750) != 0 && errno != EEXIST) {
+      MLOG_ERROR("cannot create data dir %s: %s", d.c_str(), std::strerror(errno));
+      return 1;
+    }
+  }
+
+  // Signals are handled by this thread alone (sigwait); shards never see them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  const int cpus = core::AvailableCpus();
+  int data_cores = opt.data_cores > 0 ? opt.data_cores : (cpus > 1 ? cpus - 1 : 1);
+  const uint32_t per_shard_conns = std::max<uint32_t>(1, opt.max_connections / static_cast<uint32_t>(data_cores));
+
+  http::MetricsRegistry registry;
+  std::vector<std::unique_ptr<core::Shard>> shards;
+  std::vector<std::unique_ptr<s3::S3Service>> s3_services(data_cores);
+  std::vector<std::unique_ptr<http::Server>> servers(data_cores + 1);
+
+  http::ServerConfig base;
+  base.max_connections = per_shard_conns;
+  base.header_timeout_ms = opt.header_timeout_ms;
+  base.idle_timeout_ms = opt.idle_timeout_ms;
+  base.body_timeout_ms = opt.body_timeout_ms;
+  base.max_header_bytes = opt.max_header_bytes;
+  base.max_uri_bytes = opt.max_uri_bytes;
+  base.access_log = opt.access_log;
+
+  ReadyLatch latch;
+  latch.pending = data_cores;
+  for (int i = 0; i < data_cores; ++i) {
+    core::ShardConfig sc;
+    sc.id = i;
+    sc.cpu = opt.pin_threads ? core::NthAllowedCpu(i) : -1;
+    sc.ring_entries = opt.ring_entries;
+    sc.recv_buffers = opt.recv_buffers;
+    sc.recv_buffer_size = opt.recv_buffer_size;
+    sc.name = "data shard";
+    shards.push_back(std::make_unique<core::Shard>(sc));
+    s3_services[i] = std::make_unique<s3::S3Service>(s3::ServiceConfig{opt.test_routes});
+  }
+  for (int i = 0; i < data_cores; ++i) {
+    shards[i]->Start(
+        [&, i](core::Shard& sh) {
+          http::ServerConfig c = base;
+          c.listen = opt.s3_listen;
+          s3_services[i]->Attach(sh);
+          servers[i] = std::make_unique<http::Server>(&sh, s3_services[i].get(), c);
+          return servers[i]->Start();
+        },
+        [&latch](Status st) { latch.Done(std::move(st)); });
+  }
+  Status st = latch.Wait();
+  for (int i = 0; i < data_cores && st.ok(); ++i) registry.Add(&servers[i]->metrics());
+
+  // The management shard: its own core (the last one) and port.
+  mgmt::MgmtService mgmt_service(&registry);
+  if (st.ok()) {
+    core::ShardConfig mc;
+    mc.id = data_cores;
+    mc.cpu = opt.pin_threads ? core::NthAllowedCpu(cpus > 1 ? cpus - 1 : 0) : -1;
+    mc.ring_entries = 256;
+    mc.recv_buffers = 256;
+    mc.recv_buffer_size = 16384;
+    mc.name = "management shard";
+    shards.push_back(std::make_unique<core::Shard>(mc));
+    ReadyLatch mlatch;
+    mlatch.pending = 1;
+    shards.back()->Start(
+        [&](core::Shard& sh) {
+          http::ServerConfig c = base;
+          c.listen = opt.api_listen;
+          c.max_connections = 1024;
+          servers[data_cores] = std::make_unique<http::Server>(&sh, &mgmt_service, c);
+          Status s = servers[data_cores]->Start();
+          if (s.ok()) registry.Add(&servers[data_cores]->metrics());
+          return s;
+        },
+        [&mlatch](Status s) { mlatch.Done(std::move(s)); });
+    st = mlatch.Wait();
+  }
+  if (!st.ok()) {
+    MLOG_ERROR("start-up failed: %s", st.ToString().c_str());
+    for (auto& s : shards) s->RequestStop(0);
+    for (auto& s : shards) s->Join();
+    return 1;
+  }
+  MLOG_INFO("mamute %s: S3 on %s (%d data shard%s), management API on %s, data in %s", kVersion,
+            opt.s3_listen.c_str(), data_cores, data_cores == 1 ? "" : "s", opt.api_listen.c_str(),
+            opt.data_dirs.front().c_str());
+
+  int sig = 0;
+  sigwait(&set, &sig);
+  MLOG_INFO("received %s: stopping (in-flight requests get %u ms)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+            opt.shutdown_timeout_ms);
+  for (auto& s : shards) s->RequestStop(opt.shutdown_timeout_ms);
+  for (auto& s : shards) s->Join();
+  MLOG_INFO("stopped");
+  servers.clear();
+  return 0;
+}
+
+}  // namespace
+}  // namespace mamute
+
+int main(int argc, char** argv) {
+  try {
+    return mamute::Run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mamute: %s\n", e.what());
+    return 2;
+  }
+}

@@ -1,0 +1,156 @@
+#include "s3/service.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+
+#include "core/shard.h"
+#include "s3/errors.h"
+
+namespace mamute::s3 {
+namespace {
+
+enum RouteId : uint16_t { kUnmatched = 0, kNotImplemented, kTestBytes, kTestEcho, kTestSleep, kRouteCount };
+constexpr std::string_view kRouteNames[kRouteCount] = {"unmatched", "s3:not_implemented", "test:bytes",
+                                                       "test:echo", "test:sleep"};
+
+uint64_t QueryU64(std::string_view query, std::string_view name, uint64_t def) {
+  std::size_t pos = 0;
+  while (pos <= query.size()) {
+    std::size_t amp = query.find('&', pos);
+    std::string_view kv = query.substr(pos, amp == std::string_view::npos ? std::string_view::npos : amp - pos);
+    if (kv.size() > name.size() && kv.substr(0, name.size()) == name && kv[name.size()] == '=') {
+      uint64_t v = def;
+      std::string_view num = kv.substr(name.size() + 1);
+      std::from_chars(num.data(), num.data() + num.size(), v);
+      return v;
+    }
+    if (amp == std::string_view::npos) break;
+    pos = amp + 1;
+  }
+  return def;
+}
+
+/// Answers every S3 operation with 501 NotImplemented until it is built.
+class NotImplementedHandler final : public http::Handler {
+ public:
+  void OnHead(http::Exchange& ex) override {
+    std::string body = RenderErrorXml(S3Error::kNotImplemented,
+                                      "This S3 operation is not implemented by this server yet.",
+                                      ex.head().path, ex.request_id());
+    const http::OutHeader headers[] = {{"Content-Type", "application/xml"}};
+    ex.Respond(HttpStatus(S3Error::kNotImplemented), headers, 1, body);
+  }
+};
+
+/// GET /_test/bytes?n=N: N bytes of 'x' (the trivial route of the HTTP benchmark).
+class BytesHandler final : public http::Handler {
+ public:
+  void OnHead(http::Exchange& ex) override { (void)ex; }
+  void OnBodyEnd(http::Exchange& ex) override {
+    uint64_t n = std::min<uint64_t>(QueryU64(ex.head().query, "n", 0), 64u << 20);
+    char* p = static_cast<char*>(ex.arena().Allocate(n + 1, 1));
+    std::fill(p, p + n, 'x');
+    const http::OutHeader headers[] = {{"Content-Type", "application/octet-stream"}};
+    ex.Respond(200, headers, 1, std::string_view(p, n));
+  }
+};
+
+/// PUT|POST /_test/echo: streams the body (any size, bounded memory) and answers
+/// "<length> <fnv1a64 hex>\n", so tests check chunked and large bodies exactly.
+class EchoHandler final : public http::Handler {
+ public:
+  void OnHead(http::Exchange& ex) override { (void)ex; }
+  void OnBody(http::Exchange& ex, std::string_view piece) override {
+    (void)ex;
+    for (unsigned char c : piece) {
+      hash_ ^= c;
+      hash_ *= 0x100000001b3ull;
+    }
+    len_ += piece.size();
+  }
+  void OnBodyEnd(http::Exchange& ex) override {
+    char buf[64];
+    int n = std::snprintf(buf, sizeof(buf), "%llu %016llx\n", static_cast<unsigned long long>(len_),
+                          static_cast<unsigned long long>(hash_));
+    const http::OutHeader headers[] = {{"Content-Type", "text/plain"}};
+    ex.Respond(200, headers, 1, std::string_view(buf, static_cast<std::size_t>(n)));
+  }
+
+ private:
+  uint64_t len_ = 0;
+  uint64_t hash_ = 0xcbf29ce484222325ull;
+};
+
+/// GET /_test/sleep?ms=N: answers after N ms (asynchronously, from the shard's loop).
+class SleepHandler final : public http::Handler {
+ public:
+  explicit SleepHandler(S3Service* svc) : svc_(svc) {}
+  void OnHead(http::Exchange& ex) override { (void)ex; }
+  void OnBodyEnd(http::Exchange& ex) override {
+    uint64_t ms = std::min<uint64_t>(QueryU64(ex.head().query, "ms", 100), 60000);
+    svc_->AddSleeper(&ex, ex.shard().now_ms() + static_cast<int64_t>(ms));
+  }
+  void OnAbort(http::Exchange& ex) override { svc_->RemoveSleeper(&ex); }
+
+ private:
+  S3Service* svc_;
+};
+
+NotImplementedHandler g_not_implemented;
+
+}  // namespace
+
+void S3Service::Attach(core::Shard& shard) {
+  shard_ = &shard;
+  shard.AddBatchHook(&S3Service::OnBatch, this);
+}
+
+void S3Service::RemoveSleeper(http::Exchange* ex) {
+  sleepers_.erase(std::remove_if(sleepers_.begin(), sleepers_.end(), [ex](const Sleeper& s) { return s.ex == ex; }),
+                  sleepers_.end());
+}
+
+void S3Service::OnBatch(void* ctx) {
+  auto* self = static_cast<S3Service*>(ctx);
+  if (self->sleepers_.empty()) return;
+  int64_t now = self->shard_->now_ms();
+  // Collect first: responding may start the next request on that connection.
+  std::vector<http::Exchange*> due;
+  for (auto it = self->sleepers_.begin(); it != self->sleepers_.end();) {
+    if (it->deadline_ms <= now) {
+      due.push_back(it->ex);
+      it = self->sleepers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (http::Exchange* ex : due) {
+    const http::OutHeader headers[] = {{"Content-Type", "text/plain"}};
+    ex->Respond(200, headers, 1, "slept\n");
+  }
+}
+
+const std::string_view* S3Service::route_names(std::size_t* count) const noexcept {
+  *count = kRouteCount;
+  return kRouteNames;
+}
+
+http::Route S3Service::Dispatch(http::Exchange& ex) {
+  const http::RequestHead& h = ex.head();
+  if (config_.test_routes && h.path.starts_with("/_test/")) {
+    std::string_view what = h.path.substr(7);
+    if (what == "bytes" && (h.method == http::Method::kGet || h.method == http::Method::kHead)) {
+      return {http::MakeHandler<BytesHandler>(ex), kTestBytes, true};
+    }
+    if (what == "echo" && (h.method == http::Method::kPut || h.method == http::Method::kPost)) {
+      return {http::MakeHandler<EchoHandler>(ex), kTestEcho, true};
+    }
+    if (what == "sleep" && h.method == http::Method::kGet) {
+      return {http::MakeHandler<SleepHandler>(ex, this), kTestSleep, true};
+    }
+  }
+  return {&g_not_implemented, kNotImplemented, false};
+}
+
+}  // namespace mamute::s3

@@ -1,0 +1,43 @@
+// The S3 data-plane service (one per data shard). Until the S3 operations land,
+// every S3 request is answered 501 NotImplemented as AWS-shaped XML — never a
+// silent wrong answer. With --test-routes it also serves /_test/* routes used by
+// the HTTP integration tests and the HTTP benchmark.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "http/router.h"
+
+namespace mamute::s3 {
+
+struct ServiceConfig {
+  bool test_routes = false;
+};
+
+class S3Service final : public http::Service {
+ public:
+  explicit S3Service(ServiceConfig config) noexcept : config_(config) {}
+  http::Route Dispatch(http::Exchange& ex) override;
+  const std::string_view* route_names(std::size_t* count) const noexcept override;
+  std::string_view name() const noexcept override { return "s3"; }
+
+  /// Register with the shard (batch hook for /_test/sleep). On the shard thread.
+  void Attach(core::Shard& shard);
+
+  // Sleepers of /_test/sleep (test-only): answered from the batch hook.
+  struct Sleeper {
+    http::Exchange* ex;
+    int64_t deadline_ms;
+  };
+  void AddSleeper(http::Exchange* ex, int64_t deadline_ms) { sleepers_.push_back({ex, deadline_ms}); }
+  void RemoveSleeper(http::Exchange* ex);
+
+ private:
+  static void OnBatch(void* ctx);
+  ServiceConfig config_;
+  core::Shard* shard_ = nullptr;
+  std::vector<Sleeper> sleepers_;
+};
+
+}  // namespace mamute::s3
