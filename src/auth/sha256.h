@@ -22,6 +22,11 @@ enum class Sha256Impl : uint8_t {
   kAvx512,      ///< 16 messages in parallel (multi-buffer)
 };
 
+/// Every function taking a Sha256Impl accepts any value: an implementation this CPU
+/// lacks silently runs the scalar engine. Single-stream paths (Sha256, HmacSha256 with
+/// a key) given kAvx2 / kAvx512 run BestSingleSha256Impl(); batch paths given kScalar /
+/// kShaNi hash the messages one at a time.
+///
 /// Whether this CPU (and OS) can run the implementation.
 bool Sha256ImplSupported(Sha256Impl impl) noexcept;
 std::string_view Sha256ImplName(Sha256Impl impl) noexcept;

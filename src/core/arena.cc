@@ -16,7 +16,9 @@ Arena::~Arena() {
 
 void* Arena::Allocate(std::size_t n, std::size_t align) noexcept {
   if (cur_ != nullptr) {
-    std::size_t p = (pos_ + align - 1) & ~(align - 1);
+    // Align the absolute address, not the offset: blocks are only malloc-aligned.
+    uintptr_t base = reinterpret_cast<uintptr_t>(Data(cur_));
+    std::size_t p = ((base + pos_ + align - 1) & ~(uintptr_t{align} - 1)) - base;
     if (p + n <= cur_->size) {
       pos_ = p + n;
       return Data(cur_) + p;

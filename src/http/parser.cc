@@ -1,5 +1,6 @@
 #include "http/parser.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace mamute::http {
@@ -15,7 +16,8 @@ std::string_view Trim(std::string_view v) {
 bool LooksLikeMethodToken(const char* data, std::size_t len) {
   std::size_t i = 0;
   while (i < len && i < 32 && data[i] >= 'A' && data[i] <= 'Z') ++i;
-  return i > 0 && i < len && data[i] == ' ';
+  // All upper-case letters so far (perhaps followed by the space): a method token.
+  return i > 0 && (i == len || data[i] == ' ');
 }
 }  // namespace
 
@@ -50,6 +52,7 @@ void RequestParser::Reset() noexcept {
   parser_.data = this;
   error_ = ParseError::kNone;
   reason_ = "";
+  first_len_ = 0;
 }
 
 void RequestParser::Resume() noexcept { llhttp_resume(&parser_); }
@@ -120,9 +123,14 @@ int RequestParser::OnHeaderFieldCb(llhttp_t* p, const char* at, std::size_t len)
 
 int RequestParser::OnHeaderValueCb(llhttp_t* p, const char* at, std::size_t len) {
   RequestParser* s = Self(p);
-  s->field_open_ = false;
   if (s->head_.header_count == 0) return s->Fail(ParseError::kBadRequest, "header value without a name");
-  Extend(s->head_.headers[s->head_.header_count - 1].value, at, len);
+  std::string_view& v = s->head_.headers[s->head_.header_count - 1].value;
+  if (!s->field_open_ && !v.empty() && v.data() + v.size() != at) {
+    // The value resumed somewhere else: llhttp skipped a line break, i.e. obs-fold.
+    return s->Fail(ParseError::kBadRequest, "obsolete line folding in a header");
+  }
+  s->field_open_ = false;
+  Extend(v, at, len);
   return s->CountHead(len);
 }
 
@@ -143,12 +151,23 @@ int RequestParser::OnHeaderValueCompleteCb(llhttp_t* p) {
     if (s->te_seen_) return s->Fail(ParseError::kBadRequest, "duplicate Transfer-Encoding");
     s->te_seen_ = true;
     if (!EqualsIgnoreCase(h.value, "chunked")) {
+      // RFC 7230 §3.3.3: chunked must be the final coding of a request (else 400);
+      // other codings before it are ones we do not implement (501).
+      std::string_view v = h.value;
+      auto comma = v.rfind(',');
+      std::string_view last = Trim(comma == std::string_view::npos ? v : v.substr(comma + 1));
+      if (!EqualsIgnoreCase(last, "chunked")) {
+        return s->Fail(ParseError::kBadRequest, "chunked must be the final transfer coding");
+      }
       return s->Fail(ParseError::kNotImplemented, "only Transfer-Encoding: chunked is supported");
     }
   } else if (EqualsIgnoreCase(h.name, "expect")) {
     if (EqualsIgnoreCase(h.value, "100-continue")) s->head_.expect_continue = true;
   }
   if (h.name.empty()) return s->Fail(ParseError::kBadRequest, "empty header name");
+  if (h.name.find_first_of(" \t") != std::string_view::npos) {
+    return s->Fail(ParseError::kBadRequest, "whitespace in a header name");  // RFC 7230 §3.2.4
+  }
   return 0;
 }
 
@@ -195,12 +214,20 @@ int RequestParser::OnBodyCb(llhttp_t* p, const char* at, std::size_t len) {
 int RequestParser::OnMessageCompleteCb(llhttp_t* p) {
   RequestParser* s = Self(p);
   s->message_done_ = true;
+  s->first_len_ = 0;
   s->sink_->OnMessageComplete();
   return HPE_PAUSED;  // one request at a time: the connection resumes when it is done
 }
 
 RequestParser::Outcome RequestParser::Execute(const char* data, std::size_t len) noexcept {
   Outcome out;
+  // Keep the first bytes of a message's request line, so an unknown method can be
+  // told apart from garbage even when the line arrives a byte at a time.
+  if (head_.target.empty() && first_len_ < sizeof(first_)) {
+    std::size_t n = std::min(len, sizeof(first_) - first_len_);
+    std::memcpy(first_ + first_len_, data, n);
+    first_len_ += n;
+  }
   llhttp_errno_t rc = llhttp_execute(&parser_, data, len);
   if (rc == HPE_OK) {
     out.consumed = len;
@@ -213,10 +240,12 @@ RequestParser::Outcome RequestParser::Execute(const char* data, std::size_t len)
     return out;
   }
   out.state = State::kError;
-  if (rc == HPE_USER) return out;  // error_ set by Fail
+  // A callback's Fail() set error_; llhttp reports it as HPE_USER or, from
+  // on_headers_complete, as HPE_CB_HEADERS_COMPLETE.
+  if (error_ != ParseError::kNone) return out;
   switch (rc) {
     case HPE_INVALID_METHOD:
-      error_ = LooksLikeMethodToken(data, len) ? ParseError::kNotImplemented : ParseError::kBadRequest;
+      error_ = LooksLikeMethodToken(first_, first_len_) ? ParseError::kNotImplemented : ParseError::kBadRequest;
       reason_ = "invalid or unsupported method";
       break;
     case HPE_UNEXPECTED_CONTENT_LENGTH:

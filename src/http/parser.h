@@ -99,6 +99,8 @@ class RequestParser {
   bool field_open_ = false;   // last callback was a header-field piece
   bool te_seen_ = false;
   uint32_t cl_count_ = 0;
+  char first_[32];
+  std::size_t first_len_ = 0;
 };
 
 }  // namespace mamute::http
