@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# HTTP foundation benchmark: mamute's trivial route against nginx serving a static
+# file of the same size, same worker count, same load (wrk), in one run.
+#   scripts/bench-http.sh [--duration S] [--connections N] [--out FILE]
+# Writes a Markdown section (figures and ratios) to FILE (default: stdout).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=10
+conns=64
+out=/dev/stdout
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --duration) duration=$2; shift 2 ;;
+    --connections) conns=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+scripts/setup.sh
+scripts/build.sh build/release --buildtype=release -Dtests=false -Dbenchmarks=false
+
+work=$(mktemp -d)
+cleanup() {
+  [[ -n ${mpid:-} ]] && kill "$mpid" 2>/dev/null || true
+  [[ -f $work/nginx.pid ]] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+cores=$(nproc)
+workers=$((cores > 1 ? cores - 1 : 1))   # mamute: all cores but one serve data
+mport=19400; aport=19401; nport=19402
+threads=$((cores > 1 ? cores : 1))
+
+# nginx: same number of workers, static files of the same sizes, access log off.
+mkdir -p "$work/www"
+: > "$work/www/0"
+head -c 4096 /dev/zero | tr '\0' x > "$work/www/4096"
+cat > "$work/nginx.conf" <<NGX
+worker_processes $workers;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nodelay on;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:$nport reuseport;
+    root $work/www;
+    location / { default_type application/octet-stream; }
+  }
+}
+NGX
+/usr/sbin/nginx -c "$work/nginx.conf" -g 'daemon on;'
+
+build/release/src/mamute --data-dir "$work/data" --s3-listen 127.0.0.1:$mport --api-listen 127.0.0.1:$aport \
+  --data-cores $workers --test-routes=true --access-log=false --log-level=warn &
+mpid=$!
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$aport/healthz" >/dev/null && break; sleep 0.1; done
+
+run_wrk() {  # url → "req/s p50_ms p99_ms"
+  wrk -t"$threads" -c"$conns" -d"${duration}s" --latency "$1" > "$work/wrk.txt" 2>&1
+  local rps p50 p99
+  rps=$(awk '/Requests\/sec/ {print $2}' "$work/wrk.txt")
+  p50=$(awk '$1=="50%" {print $2}' "$work/wrk.txt")
+  p99=$(awk '$1=="99%" {print $2}' "$work/wrk.txt")
+  echo "$rps $p50 $p99"
+}
+to_ms() {  # wrk latency (e.g. 812.00us, 1.20ms, 2.01s) → ms
+  awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us$/, "", v); print v/1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v); print v+0 } else if (v ~ /s$/) { sub(/s$/, "", v); print v*1000 } else print v }'
+}
+
+{
+  echo "### HTTP foundation: trivial route vs nginx static file"
+  echo
+  echo "$(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), kernel $(uname -r)."
+  echo "wrk -t$threads -c$conns -d${duration}s on 127.0.0.1; mamute with $workers data shard(s) (+1 management shard), nginx with $workers worker(s), access logs off."
+  echo
+  echo "| Response | mamute req/s | nginx req/s | ratio | mamute p50 / p99 (ms) | nginx p50 / p99 (ms) |"
+  echo "|---|---:|---:|---:|---:|---:|"
+  for size in 0 4096; do
+    read -r m_rps m_p50 m_p99 < <(run_wrk "http://127.0.0.1:$mport/_test/bytes?n=$size")
+    read -r n_rps n_p50 n_p99 < <(run_wrk "http://127.0.0.1:$nport/$size")
+    ratio=$(awk -v a="$m_rps" -v b="$n_rps" 'BEGIN { printf "%.2f", a / b }')
+    echo "| $size B | $m_rps | $n_rps | ${ratio}x | $(to_ms "$m_p50") / $(to_ms "$m_p99") | $(to_ms "$n_p50") / $(to_ms "$n_p99") |"
+  done
+  echo
+} > "$out"

@@ -1,0 +1,275 @@
+#include "store/commit_queue.h"
+
+#include <utility>
+
+namespace mamute::store {
+namespace {
+
+// Re-applies one producer's batch to the group batch (RocksDB has no public WriteBatch append).
+// Only the operations MetaBatch can produce are accepted.
+class CopyHandler final : public rocksdb::WriteBatch::Handler {
+ public:
+  CopyHandler(const MetaDb& db, rocksdb::WriteBatch* dst) : db_(db), dst_(dst) {}
+
+  rocksdb::Status PutCF(uint32_t cf_id, const rocksdb::Slice& key,
+                        const rocksdb::Slice& value) override {
+    rocksdb::ColumnFamilyHandle* h = Handle(cf_id);
+    return h != nullptr ? dst_->Put(h, key, value) : Unknown();
+  }
+  rocksdb::Status DeleteCF(uint32_t cf_id, const rocksdb::Slice& key) override {
+    rocksdb::ColumnFamilyHandle* h = Handle(cf_id);
+    return h != nullptr ? dst_->Delete(h, key) : Unknown();
+  }
+  rocksdb::Status SingleDeleteCF(uint32_t cf_id, const rocksdb::Slice& key) override {
+    rocksdb::ColumnFamilyHandle* h = Handle(cf_id);
+    return h != nullptr ? dst_->SingleDelete(h, key) : Unknown();
+  }
+  rocksdb::Status DeleteRangeCF(uint32_t cf_id, const rocksdb::Slice& begin,
+                                const rocksdb::Slice& end) override {
+    rocksdb::ColumnFamilyHandle* h = Handle(cf_id);
+    return h != nullptr ? dst_->DeleteRange(h, begin, end) : Unknown();
+  }
+  void LogData(const rocksdb::Slice& blob) override { dst_->PutLogData(blob).PermitUncheckedError(); }
+
+ private:
+  rocksdb::ColumnFamilyHandle* Handle(uint32_t cf_id) const {
+    Cf cf;
+    return db_.CfFromId(cf_id, &cf) ? db_.handle(cf) : nullptr;
+  }
+  static rocksdb::Status Unknown() {
+    return rocksdb::Status::InvalidArgument("commit batch: unknown column family");
+  }
+
+  const MetaDb& db_;
+  rocksdb::WriteBatch* dst_;
+};
+
+struct SyncWaiter {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  Status status;
+};
+
+void SyncWaiterDone(void* ctx, Status status) {
+  auto* w = static_cast<SyncWaiter*>(ctx);
+  std::lock_guard<std::mutex> lk(w->mu);
+  w->status = std::move(status);
+  w->done = true;
+  w->cv.notify_one();  // under the lock: `w` lives on the waiter's stack
+}
+
+}  // namespace
+
+CommitQueue::CommitQueue(MetaDb* db, CommitQueueOptions options)
+    : db_(db), options_(options) {}
+
+CommitQueue::~CommitQueue() { Stop(); }
+
+Status CommitQueue::Start() {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (started_) {
+    return Status::FailedPrecondition("commit queue already started");
+  }
+  if (stopping_) {
+    return Status::FailedPrecondition("commit queue stopped");
+  }
+  started_ = true;
+  thread_ = std::thread([this] { Run(); });
+  return Status::Ok();
+}
+
+Status CommitQueue::Enqueue(CommitRequest* req) {
+  req->next_ = nullptr;
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (stopping_) {
+      return Status::Cancelled("commit queue is stopping");
+    }
+    if (outstanding_ >= options_.capacity) {
+      return Status::ResourceExhausted("commit queue full");
+    }
+    ++outstanding_;
+    if (tail_ != nullptr) {
+      tail_->next_ = req;
+    } else {
+      head_ = req;
+    }
+    tail_ = req;
+    wake = thread_waiting_;
+  }
+  if (wake) {
+    cv_.notify_one();
+  }
+  return Status::Ok();
+}
+
+Status CommitQueue::Write(MetaBatch* batch) {
+  if (std::this_thread::get_id() == thread_id_.load(std::memory_order_relaxed)) {
+    return Status::Internal("CommitQueue::Write called on the commit thread");
+  }
+  SyncWaiter waiter;
+  CommitRequest req(*db_);
+  // The batch travels in the request and comes back unchanged, as with DB::Write.
+  std::swap(req.batch, *batch);
+  req.callback = &SyncWaiterDone;
+  req.ctx = &waiter;
+  req.next_ = nullptr;
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (stopping_ || !started_) {
+      std::swap(req.batch, *batch);
+      return stopping_ ? Status::Cancelled("commit queue is stopping")
+                       : Status::FailedPrecondition("commit queue not started");
+    }
+    // Cold-path callers wait instead of being refused at capacity: they are few and blocked.
+    ++outstanding_;
+    if (tail_ != nullptr) {
+      tail_->next_ = &req;
+    } else {
+      head_ = &req;
+    }
+    tail_ = &req;
+    wake = thread_waiting_;
+  }
+  if (wake) {
+    cv_.notify_one();
+  }
+  std::unique_lock<std::mutex> lk(waiter.mu);
+  waiter.cv.wait(lk, [&] { return waiter.done; });
+  std::swap(req.batch, *batch);
+  return std::move(waiter.status);
+}
+
+void CommitQueue::Stop() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_one();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+  // Never started: requests accepted before Start() are still owed their callback.
+  CommitRequest* list = nullptr;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    list = head_;
+    head_ = tail_ = nullptr;
+  }
+  while (list != nullptr) {
+    list = CommitGroup(list);
+  }
+}
+
+CommitQueueStats CommitQueue::stats() const {
+  CommitQueueStats s;
+  s.requests = requests_.load(std::memory_order_relaxed);
+  s.syncs = syncs_.load(std::memory_order_relaxed);
+  s.failed = failed_.load(std::memory_order_relaxed);
+  s.max_group = max_group_.load(std::memory_order_relaxed);
+  return s;
+}
+
+void CommitQueue::Run() {
+  thread_id_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+  for (;;) {
+    CommitRequest* list = nullptr;
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      while (head_ == nullptr && !stopping_) {
+        thread_waiting_ = true;
+        cv_.wait(lk);
+        thread_waiting_ = false;
+      }
+      if (head_ == nullptr) {
+        break;  // stopping and drained
+      }
+      // Take everything pending: this is the group commit.
+      list = head_;
+      head_ = tail_ = nullptr;
+    }
+    while (list != nullptr) {
+      list = CommitGroup(list);
+    }
+  }
+  thread_id_.store(std::thread::id(), std::memory_order_relaxed);
+}
+
+CommitRequest* CommitQueue::CommitGroup(CommitRequest* head) {
+  // 1. Choose the group: up to the request and byte limits, at least one request.
+  std::size_t n = 0;
+  std::size_t bytes = 0;
+  CommitRequest* end = head;
+  while (end != nullptr && n < options_.max_group_requests) {
+    const std::size_t sz = end->batch.ByteSize();
+    if (n > 0 && bytes + sz > options_.max_group_bytes) {
+      break;
+    }
+    bytes += sz;
+    ++n;
+    end = end->next_;
+  }
+
+  // 2. Write it with one synced write. A lone request is written as is; several are merged.
+  Status status;
+  // Per-request copy failures (a batch with an operation MetaBatch never produces) fail that
+  // request alone; `bad` marks them, in group order.
+  bool bad_small[64] = {};
+  std::unique_ptr<bool[]> bad_big;
+  bool* bad = bad_small;
+  if (n > 64) {
+    bad_big.reset(new bool[n]());
+    bad = bad_big.get();
+  }
+  Status copy_error;
+  if (n == 1) {
+    status = db_->Write(head->batch.rep(), /*sync=*/true);
+  } else {
+    rocksdb::WriteBatch group;
+    CopyHandler copier(*db_, &group);
+    std::size_t i = 0;
+    for (CommitRequest* r = head; r != end; r = r->next_, ++i) {
+      group.SetSavePoint();
+      rocksdb::Status s = r->batch.rep()->Iterate(&copier);
+      if (!s.ok()) {
+        group.RollbackToSavePoint().PermitUncheckedError();
+        bad[i] = true;
+        copy_error = FromRocks(s, "merge commit batch");
+      } else {
+        group.PopSavePoint().PermitUncheckedError();
+      }
+    }
+    status = db_->Write(&group, /*sync=*/true);
+  }
+  syncs_.fetch_add(1, std::memory_order_relaxed);
+  uint64_t prev = max_group_.load(std::memory_order_relaxed);
+  while (prev < n && !max_group_.compare_exchange_weak(prev, n, std::memory_order_relaxed)) {
+  }
+
+  // 3. Complete, in enqueue order. Read next_ first: the callback may reuse the request.
+  std::size_t i = 0;
+  uint64_t failed = 0;
+  for (CommitRequest* r = head; r != end; ++i) {
+    CommitRequest* next = r->next_;
+    Status s = bad[i] ? copy_error : status;
+    if (!s.ok()) {
+      ++failed;
+    }
+    if (r->callback != nullptr) {
+      r->callback(r->ctx, std::move(s));
+    }
+    r = next;
+  }
+  requests_.fetch_add(n, std::memory_order_relaxed);
+  failed_.fetch_add(failed, std::memory_order_relaxed);
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    outstanding_ -= n;
+  }
+  return end;
+}
+
+}  // namespace mamute::store

@@ -1,0 +1,114 @@
+// CommitQueue: group commit of metadata writes (docs/storage.md, "Commit thread").
+//
+// Shards never call RocksDB's Write() themselves: a synced write costs an fdatasync (~150 µs on
+// the target NVMe, milliseconds elsewhere) and would stall the shard's ring loop. Instead a
+// shard fills a CommitRequest (a MetaBatch plus a completion callback), Enqueue()s it — a
+// short mutex-protected pointer push, never disk I/O — and goes on serving its ring. One commit
+// thread takes every request pending at that moment, writes them as ONE rocksdb::WriteBatch
+// with WriteOptions::sync = true, and then runs each request's callback on the commit thread.
+// N concurrent commits cost one fsync.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+
+#include "mamute/status.h"
+#include "store/meta_db.h"
+
+namespace mamute::store {
+
+/// Runs ON THE COMMIT THREAD once the request's batch is durable (OK) or failed. It must be
+/// short and must not call back into the queue's Write() (it may Enqueue()). The owner
+/// typically posts a message to its shard's ring here.
+using CommitCallback = void (*)(void* ctx, Status status);
+
+/// One commit. Owned by the producer (embed it in the per-request state: no allocation per
+/// commit), and left untouched from Enqueue() until its callback has run.
+struct CommitRequest {
+  explicit CommitRequest(const MetaDb& db) : batch(db) {}
+
+  MetaBatch batch;
+  CommitCallback callback = nullptr;
+  void* ctx = nullptr;
+
+  // Owned by the queue while enqueued.
+  CommitRequest* next_ = nullptr;
+};
+
+struct CommitQueueOptions {
+  /// Requests accepted but not yet completed; Enqueue() beyond it is ResourceExhausted (the
+  /// caller sheds load, e.g. 503 SlowDown). Default: 4096.
+  std::size_t capacity = 4096;
+  /// Most requests merged into one synced write. Default: 1024.
+  std::size_t max_group_requests = 1024;
+  /// Most batch bytes merged into one synced write; a single larger batch is written alone.
+  /// Default: 16 MiB.
+  std::size_t max_group_bytes = 16u << 20;
+};
+
+struct CommitQueueStats {
+  uint64_t requests = 0;  ///< requests completed (OK or not)
+  uint64_t syncs = 0;     ///< synced RocksDB writes (groups)
+  uint64_t failed = 0;    ///< requests completed with an error
+  uint64_t max_group = 0; ///< largest group so far
+};
+
+class CommitQueue {
+ public:
+  CommitQueue(MetaDb* db, CommitQueueOptions options = {});
+  /// Stop()s: drains everything already enqueued.
+  ~CommitQueue();
+  CommitQueue(const CommitQueue&) = delete;
+  CommitQueue& operator=(const CommitQueue&) = delete;
+
+  /// Starts the commit thread. Requests enqueued before Start() wait for it (and then commit
+  /// as one group).
+  Status Start();
+
+  /// Hands `req` to the commit thread. Never blocks on I/O. OK: the callback will run exactly
+  /// once, on the commit thread. ResourceExhausted (queue full) or Cancelled (stopping): the
+  /// callback will not run and the request is the caller's again.
+  Status Enqueue(CommitRequest* req);
+
+  /// Synchronous commit for management and cold paths: enqueues and waits for durability.
+  /// Must not be called from the commit thread (a callback) — that returns Internal.
+  Status Write(MetaBatch* batch);
+
+  /// Refuses new requests, commits every one already accepted, runs their callbacks, joins the
+  /// thread. Idempotent.
+  void Stop();
+
+  CommitQueueStats stats() const;
+
+ private:
+  void Run();
+  // Commits one group [head, ... ) of at most the option limits; returns the first request not
+  // in the group.
+  CommitRequest* CommitGroup(CommitRequest* head);
+
+  MetaDb* db_;
+  const CommitQueueOptions options_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  CommitRequest* head_ = nullptr;  // FIFO list, guarded by mu_
+  CommitRequest* tail_ = nullptr;
+  std::size_t outstanding_ = 0;  // accepted, callback not yet run; guarded by mu_
+  bool stopping_ = false;
+  bool started_ = false;
+  bool thread_waiting_ = false;  // the commit thread sleeps on cv_; producers notify only then
+
+  std::thread thread_;
+  std::atomic<std::thread::id> thread_id_{};
+
+  std::atomic<uint64_t> requests_{0};
+  std::atomic<uint64_t> syncs_{0};
+  std::atomic<uint64_t> failed_{0};
+  std::atomic<uint64_t> max_group_{0};
+};
+
+}  // namespace mamute::store

@@ -1,0 +1,121 @@
+// MetaDb: the node's one RocksDB instance for metadata, at <data-dir>/meta, with one column
+// family per kind of record (docs/storage.md). This is the boundary where rocksdb::Status is
+// converted to mamute::Status; nothing above store/ sees a rocksdb::Status.
+#pragma once
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "mamute/result.h"
+#include "mamute/status.h"
+
+namespace mamute::store {
+
+/// The column families. The order is the order of MetaDb's handle table; names are on disk.
+enum class Cf : uint8_t {
+  kBuckets = 0,   ///< bucket id (8 bytes BE) → BucketRecord
+  kBucketNames,   ///< bucket name → bucket id (BucketNameValue)
+  kObjects,       ///< bucket id + object key → ObjectRecord
+  kUploads,       ///< bucket id + escaped object key + upload id → UploadRecord
+  kParts,         ///< upload id + part number (4 bytes BE) → PartRecord
+  kCredentials,   ///< access key id → CredentialRecord
+  kApiKeys,       ///< api key id → value owned by mgmt/ (version byte first)
+  kMgmt,          ///< "<kind>\0<id>" → value owned by mgmt/ (version byte first)
+};
+inline constexpr std::size_t kCfCount = 8;
+
+/// The on-disk name of a column family, e.g. "objects".
+std::string_view CfName(Cf cf) noexcept;
+
+/// Converts a RocksDB status once, at the store boundary. `what` says what was being done.
+Status FromRocks(const rocksdb::Status& s, std::string_view what);
+
+struct MetaDbOptions {
+  /// Create <data-dir>/meta and missing column families. Default: true.
+  bool create_if_missing = true;
+  /// Shared LRU block cache for all column families, bytes. Default: 256 MiB.
+  std::size_t block_cache_bytes = 256u << 20;
+  /// Memtable size per column family for objects/uploads/parts, bytes. Default: 64 MiB.
+  std::size_t write_buffer_bytes = 64u << 20;
+  /// Memtable size of the small column families, bytes. Default: 8 MiB.
+  std::size_t small_write_buffer_bytes = 8u << 20;
+  /// RocksDB flush + compaction threads. Default: 2.
+  int max_background_jobs = 2;
+  /// Bloom filter bits per key (point lookups: HEAD/GET, credentials). 0 disables. Default: 10.
+  int bloom_bits_per_key = 10;
+  /// Keep RocksDB's info LOG quiet (warnings and above). Default: true.
+  bool quiet_info_log = true;
+};
+
+/// One RocksDB DB with the column families of Cf. Thread-safe like rocksdb::DB: reads and
+/// writes may come from any thread; Close() must not race with them.
+class MetaDb {
+ public:
+  /// Opens (or creates) <data_dir>/meta. Blocking; start-up and fsck only.
+  static Result<std::unique_ptr<MetaDb>> Open(std::string_view data_dir,
+                                              const MetaDbOptions& options = {});
+  ~MetaDb();
+  MetaDb(const MetaDb&) = delete;
+  MetaDb& operator=(const MetaDb&) = delete;
+
+  /// Flushes nothing extra (the WAL is durable for synced writes), releases the handles and
+  /// closes the DB. Idempotent; the destructor calls it.
+  Status Close();
+
+  /// Point read. NotFound when absent.
+  Status Get(Cf cf, std::string_view key, std::string* value) const;
+  /// Point read into a pinned slice (no copy when the value is in the block cache).
+  Status Get(Cf cf, std::string_view key, rocksdb::PinnableSlice* value) const;
+  /// Single-key writes for cold paths (tests, management). `sync` fsyncs the WAL.
+  Status Put(Cf cf, std::string_view key, std::string_view value, bool sync = true);
+  Status Delete(Cf cf, std::string_view key, bool sync = true);
+  /// Writes a batch directly (the commit thread, cold paths). `sync` fsyncs the WAL.
+  Status Write(rocksdb::WriteBatch* batch, bool sync);
+  /// An iterator over one column family. `opts` must outlive the iterator when it points at
+  /// bounds.
+  std::unique_ptr<rocksdb::Iterator> NewIterator(Cf cf, const rocksdb::ReadOptions& opts) const;
+
+  rocksdb::DB* db() const noexcept { return db_.get(); }
+  rocksdb::ColumnFamilyHandle* handle(Cf cf) const noexcept {
+    return handles_[static_cast<std::size_t>(cf)];
+  }
+  /// The Cf of a RocksDB column family id (WriteBatch::Handler gives ids); false if unknown.
+  bool CfFromId(uint32_t id, Cf* cf) const noexcept;
+  const std::string& path() const noexcept { return path_; }
+
+ private:
+  MetaDb() = default;
+
+  std::string path_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::array<rocksdb::ColumnFamilyHandle*, kCfCount> handles_{};
+  rocksdb::ColumnFamilyHandle* default_handle_ = nullptr;
+};
+
+/// A write batch addressed by Cf, built by a producer (a shard) and handed to the CommitQueue
+/// or MetaDb::Write. Wraps rocksdb::WriteBatch so callers need no column family handles.
+class MetaBatch {
+ public:
+  explicit MetaBatch(const MetaDb& db) : db_(&db) {}
+
+  Status Put(Cf cf, std::string_view key, std::string_view value);
+  Status Delete(Cf cf, std::string_view key);
+  void Clear() { batch_.Clear(); }
+  uint32_t Count() const { return batch_.Count(); }
+  std::size_t ByteSize() const { return batch_.GetDataSize(); }
+
+  rocksdb::WriteBatch* rep() noexcept { return &batch_; }
+
+ private:
+  const MetaDb* db_;
+  rocksdb::WriteBatch batch_;
+};
+
+}  // namespace mamute::store

@@ -1,0 +1,169 @@
+#include "store/fsck.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "store/records.h"
+#include "test_util.h"
+
+namespace mamute::store {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::TempDir;
+
+const std::string kMd5(16, '\x07');
+
+void Touch(const std::string& path) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::ofstream(path) << "data";
+}
+
+bool Contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+class FsckTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = MetaDb::Open(dir_.path());
+    ASSERT_TRUE(db.has_value()) << db.error().ToString();
+    db_ = std::move(*db);
+  }
+  std::string DataPath(const FileId& id) { return dir_.path() + "/" + DataFileRelPath(id); }
+  void PutObject(std::string_view key, DataLocation loc) {
+    ObjectRecord r;
+    r.etag = kMd5;
+    r.location = loc;
+    if (loc.kind == LocationKind::kInline) {
+      r.size = loc.inline_data.size();
+    } else {
+      r.size = 4;
+    }
+    std::string v;
+    EncodeObject(r, &v);
+    ASSERT_TRUE(db_->Put(Cf::kObjects, ObjectKey(1, key), v).ok());
+  }
+  void PutPart(uint32_t n, const FileId& id) {
+    PartRecord p;
+    p.size = 4;
+    p.etag_md5 = kMd5;
+    p.location = {LocationKind::kFile, {}, id, 0};
+    std::string v;
+    EncodePart(p, &v);
+    ASSERT_TRUE(db_->Put(Cf::kParts, PartKey(UploadId::Make(1, 2), n), v).ok());
+  }
+
+  TempDir dir_;
+  std::unique_ptr<MetaDb> db_;
+};
+
+TEST_F(FsckTest, EmptyStoreIsClean) {
+  auto r = Fsck(*db_, FsckOptions{{dir_.path()}, false});
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_TRUE(r->clean());
+  EXPECT_EQ(r->objects_checked, 0u);
+}
+
+TEST_F(FsckTest, FindsOrphansTempsStraysMissingAndCorruptThenRepairs) {
+  const FileId live{0x0102000000000000ull, 1};
+  const FileId missing{0x0a0b000000000000ull, 2};
+  const FileId part{0xabcd000000000000ull, 3};
+  const FileId orphan{0xffff000000000000ull, 4};
+  Touch(DataPath(live));
+  Touch(DataPath(part));
+  Touch(DataPath(orphan));
+  PutObject("live", {LocationKind::kFile, {}, live, 0});
+  PutObject("missing", {LocationKind::kFile, {}, missing, 0});
+  PutObject("other-dir", {LocationKind::kFile, {}, live, 5});  // no data dir #5 here
+  PutObject("inline", {LocationKind::kInline, "abc", {}, 0});
+  PutPart(1, part);
+  ASSERT_TRUE(db_->Put(Cf::kObjects, ObjectKey(1, "corrupt"), "\x01\x02").ok());
+  const std::string tmp1 = dir_.path() + "/tmp/put-1";
+  const std::string tmp2 = dir_.path() + "/tmp/sub/put-2";
+  Touch(tmp1);
+  Touch(tmp2);
+  const std::string stray_dir = dir_.path() + "/objects/zz";
+  const std::string stray_name = dir_.path() + "/objects/01/02/not-an-id";
+  // A valid id filed under the wrong directories.
+  const std::string misfiled = dir_.path() + "/objects/01/02/" + orphan.ToHex();
+  fs::create_directories(stray_dir);
+  Touch(stray_name);
+  Touch(misfiled);
+
+  auto r = Fsck(*db_, FsckOptions{{dir_.path()}, false});
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_FALSE(r->clean());
+  EXPECT_EQ(r->objects_checked, 5u);
+  EXPECT_EQ(r->parts_checked, 1u);
+  EXPECT_EQ(r->data_files_seen, 3u);
+  EXPECT_EQ(r->orphan_files, std::vector<std::string>{DataPath(orphan)});
+  EXPECT_EQ(r->temp_files.size(), 2u);
+  EXPECT_TRUE(Contains(r->temp_files, tmp1));
+  EXPECT_TRUE(Contains(r->temp_files, tmp2));
+  EXPECT_EQ(r->stray_files.size(), 3u);
+  EXPECT_TRUE(Contains(r->stray_files, stray_dir));
+  EXPECT_TRUE(Contains(r->stray_files, stray_name));
+  EXPECT_TRUE(Contains(r->stray_files, misfiled));
+  ASSERT_EQ(r->missing.size(), 2u);
+  std::vector<std::string> missing_keys;
+  for (const MissingData& m : r->missing) {
+    EXPECT_EQ(m.cf, Cf::kObjects);
+    auto k = DecodeObjectKey(m.key);
+    ASSERT_TRUE(k.has_value());
+    missing_keys.emplace_back(k->key);
+    if (k->key == "missing") {
+      EXPECT_EQ(m.path, DataPath(missing));
+    }
+  }
+  EXPECT_TRUE(Contains(missing_keys, "missing"));
+  EXPECT_TRUE(Contains(missing_keys, "other-dir"));
+  ASSERT_EQ(r->corrupt.size(), 1u);
+  EXPECT_TRUE(r->corrupt[0].starts_with("objects: ")) << r->corrupt[0];
+  EXPECT_EQ(r->removed, 0u);
+  EXPECT_TRUE(fs::exists(DataPath(orphan)));  // report only
+
+  r = Fsck(*db_, FsckOptions{{dir_.path()}, true});
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->removed, 3u);  // the orphan and two temp files
+  EXPECT_TRUE(r->errors.empty());
+  EXPECT_FALSE(fs::exists(DataPath(orphan)));
+  EXPECT_FALSE(fs::exists(tmp1));
+  EXPECT_FALSE(fs::exists(tmp2));
+  EXPECT_TRUE(fs::exists(DataPath(live)));
+  EXPECT_TRUE(fs::exists(DataPath(part)));
+  EXPECT_TRUE(fs::exists(stray_name));  // strays are left for an operator
+  EXPECT_TRUE(fs::exists(misfiled));
+  std::string v;
+  EXPECT_TRUE(db_->Get(Cf::kObjects, ObjectKey(1, "missing"), &v).ok());  // metadata kept
+
+  r = Fsck(*db_, FsckOptions{{dir_.path()}, false});
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->orphan_files.empty());
+  EXPECT_TRUE(r->temp_files.empty());
+}
+
+TEST_F(FsckTest, OfflineFsckNeedsTheDbLock) {
+  auto busy = Fsck(dir_.path(), false);
+  ASSERT_FALSE(busy.has_value());  // the server (here: db_) holds meta/LOCK
+  EXPECT_EQ(busy.error().code(), Code::kIoError);
+  Touch(dir_.path() + "/tmp/x");
+  ASSERT_TRUE(db_->Close().ok());
+  auto r = Fsck(dir_.path(), true);
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_EQ(r->removed, 1u);
+  EXPECT_FALSE(fs::exists(dir_.path() + "/tmp/x"));
+}
+
+TEST(FsckNoDbTest, MissingMetaDirFails) {
+  TempDir dir;
+  auto r = Fsck(dir.path(), false);
+  EXPECT_FALSE(r.has_value());
+}
+
+}  // namespace
+}  // namespace mamute::store
