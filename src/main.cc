@@ -23,6 +23,7 @@
 #include "mamute/options.h"
 #include "mgmt/service.h"
 #include "s3/service.h"
+#include "store/node.h"
 #include "util/log.h"
 #include "util/options_parse.h"
 
@@ -225,6 +226,15 @@ int Run(int argc, char** argv) {
     }
   }
 
+  // The node's metadata store (RocksDB) and its group-commit thread.
+  auto node_or = store::NodeStore::Open(opt.data_dirs);
+  if (!node_or) {
+    MLOG_ERROR("cannot open the metadata store in %s: %s", opt.data_dirs.front().c_str(),
+               node_or.error().ToString().c_str());
+    return 1;
+  }
+  std::unique_ptr<store::NodeStore> node = std::move(*node_or);
+
   // Signals are handled by this thread alone (sigwait); shards never see them.
   sigset_t set;
   sigemptyset(&set);
@@ -262,7 +272,7 @@ int Run(int argc, char** argv) {
     sc.recv_buffer_size = opt.recv_buffer_size;
     sc.name = "data shard";
     shards.push_back(std::make_unique<core::Shard>(sc));
-    s3_services[i] = std::make_unique<s3::S3Service>(s3::ServiceConfig{opt.test_routes});
+    s3_services[i] = std::make_unique<s3::S3Service>(s3::ServiceConfig{opt.test_routes}, node.get());
   }
   for (int i = 0; i < data_cores; ++i) {
     shards[i]->Start(
@@ -279,7 +289,7 @@ int Run(int argc, char** argv) {
   for (int i = 0; i < data_cores && st.ok(); ++i) registry.Add(&servers[i]->metrics());
 
   // The management shard: its own core (the last one) and port.
-  mgmt::MgmtService mgmt_service(&registry);
+  mgmt::MgmtService mgmt_service(&registry, node.get());
   if (st.ok()) {
     core::ShardConfig mc;
     mc.id = data_cores;
@@ -308,6 +318,7 @@ int Run(int argc, char** argv) {
     MLOG_ERROR("start-up failed: %s", st.ToString().c_str());
     for (auto& s : shards) s->RequestStop(0);
     for (auto& s : shards) s->Join();
+    node->Close();
     return 1;
   }
   MLOG_INFO("mamute %s: S3 on %s (%d data shard%s), management API on %s, data in %s", kVersion,
@@ -320,8 +331,9 @@ int Run(int argc, char** argv) {
             opt.shutdown_timeout_ms);
   for (auto& s : shards) s->RequestStop(opt.shutdown_timeout_ms);
   for (auto& s : shards) s->Join();
-  MLOG_INFO("stopped");
   servers.clear();
+  node->Close();
+  MLOG_INFO("stopped");
   return 0;
 }
 

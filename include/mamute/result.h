@@ -22,3 +22,10 @@ inline std::unexpected<Status> Err(Status s) { return std::unexpected<Status>(st
     ::mamute::Status _st = (expr);            \
     if (!_st.ok()) return _st;                \
   } while (0)
+
+/// Same for functions returning Result<T>: a non-OK Status becomes the error.
+#define MAMUTE_RETURN_IF_ERROR_R(expr)                   \
+  do {                                                   \
+    ::mamute::Status _st = (expr);                       \
+    if (!_st.ok()) return ::mamute::Err(std::move(_st)); \
+  } while (0)

@@ -4,12 +4,15 @@
 
 #include "http/metrics.h"
 #include "http/router.h"
+#include "store/node.h"
 
 namespace mamute::mgmt {
 
 class MgmtService final : public http::Service {
  public:
-  explicit MgmtService(const http::MetricsRegistry* metrics) noexcept : metrics_(metrics) {}
+  MgmtService(const http::MetricsRegistry* metrics, store::NodeStore* node) noexcept
+      : metrics_(metrics), node_(node) {}
+  store::NodeStore& node() noexcept { return *node_; }
   http::Route Dispatch(http::Exchange& ex) override;
   const std::string_view* route_names(std::size_t* count) const noexcept override;
   std::string_view name() const noexcept override { return "mgmt"; }
@@ -17,6 +20,7 @@ class MgmtService final : public http::Service {
 
  private:
   const http::MetricsRegistry* metrics_;
+  store::NodeStore* node_;
 };
 
 /// Renders {"error": {"code", "message", "request_id"}} and responds.

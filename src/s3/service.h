@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "http/router.h"
+#include "store/node.h"
 
 namespace mamute::s3 {
 
@@ -17,7 +18,7 @@ struct ServiceConfig {
 
 class S3Service final : public http::Service {
  public:
-  explicit S3Service(ServiceConfig config) noexcept : config_(config) {}
+  S3Service(ServiceConfig config, store::NodeStore* node) noexcept : config_(config), node_(node) {}
   http::Route Dispatch(http::Exchange& ex) override;
   const std::string_view* route_names(std::size_t* count) const noexcept override;
   std::string_view name() const noexcept override { return "s3"; }
@@ -36,6 +37,7 @@ class S3Service final : public http::Service {
  private:
   static void OnBatch(void* ctx);
   ServiceConfig config_;
+  store::NodeStore* node_;
   core::Shard* shard_ = nullptr;
   std::vector<Sleeper> sleepers_;
 };

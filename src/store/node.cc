@@ -1,0 +1,22 @@
+#include "store/node.h"
+
+namespace mamute::store {
+
+Result<std::unique_ptr<NodeStore>> NodeStore::Open(const std::vector<std::string>& data_dirs) {
+  if (data_dirs.empty()) return Err(Status::InvalidArgument("no data directory"));
+  auto node = std::make_unique<NodeStore>();
+  node->data_dirs = data_dirs;
+  auto db = MetaDb::Open(data_dirs.front());
+  if (!db) return Err(db.error());
+  node->db = std::move(*db);
+  node->commits = std::make_unique<CommitQueue>(node->db.get());
+  MAMUTE_RETURN_IF_ERROR_R(node->commits->Start());
+  return node;
+}
+
+void NodeStore::Close() {
+  if (commits) commits->Stop();
+  if (db) db->Close().IgnoreError();
+}
+
+}  // namespace mamute::store
