@@ -16,11 +16,13 @@
 #include <string>
 #include <vector>
 
+#include "auth/secret_box.h"
 #include "core/cpu.h"
 #include "core/shard.h"
 #include "http/metrics.h"
 #include "http/server.h"
 #include "mamute/options.h"
+#include "mgmt/bootstrap.h"
 #include "mgmt/service.h"
 #include "s3/service.h"
 #include "store/node.h"
@@ -234,6 +236,19 @@ int Run(int argc, char** argv) {
     return 1;
   }
   std::unique_ptr<store::NodeStore> node = std::move(*node_or);
+  if (!mgmt::Bootstrap(*node).ok()) { node->Close(); return 1; }  // master key, first-start admin + API key
+
+  // The node master key that seals S3 secrets at rest (never logged).
+  auto box_or = auth::SecretBox::Load(opt.data_dirs.front());
+  if (!box_or) {
+    MLOG_ERROR("cannot load the master key: %s", box_or.error().ToString().c_str());
+    node->Close();
+    return 1;
+  }
+  auto secret_box = std::make_shared<auth::SecretBox>(std::move(*box_or));
+  s3::UnsealFn unseal = [secret_box](std::string_view sealed, std::string_view access_key_id) {
+    return secret_box->Open(sealed, access_key_id);
+  };
 
   // Signals are handled by this thread alone (sigwait); shards never see them.
   sigset_t set;
@@ -272,7 +287,7 @@ int Run(int argc, char** argv) {
     sc.recv_buffer_size = opt.recv_buffer_size;
     sc.name = "data shard";
     shards.push_back(std::make_unique<core::Shard>(sc));
-    s3_services[i] = std::make_unique<s3::S3Service>(s3::ServiceConfig{opt.test_routes}, node.get());
+    s3_services[i] = std::make_unique<s3::S3Service>(s3::ServiceConfig{opt.test_routes}, node.get(), unseal);
   }
   for (int i = 0; i < data_cores; ++i) {
     shards[i]->Start(

@@ -53,7 +53,7 @@ void Connection::Open(int fd, uint32_t gen) noexcept {
   inflight_.clear();
   inflight_off_ = 0;
   send_inflight_ = recv_armed_ = close_inflight_ = cancel_sent_ = false;
-  recv_paused_ = close_after_send_ = in_pump_ = need_linger_ = expect_body_ = false;
+  recv_paused_ = close_after_send_ = in_pump_ = need_linger_ = expect_body_ = abandon_body_ = false;
   first_request_ = true;
   held_count_ = 0;
   handler_ = nullptr;
@@ -72,14 +72,7 @@ void Connection::SetTimer(int kind) noexcept {
   if (kind >= 0) server_->timers(kind).Arm(&timer_, server_->shard().now_ms());
 }
 
-void Connection::NewRequestId() noexcept {
-  // 16 hex digits: 8 from the shard's random seed mixed with the shard id, 8 from a counter.
-  uint64_t v = server_->id_seed_ ^ (server_->NextRequestSeq() * 0x9E3779B97F4A7C15ull);
-  util::HexEncode(&v, sizeof(v), request_id_);
-  for (char& c : request_id_) {
-    if (c >= 'a' && c <= 'f') c = static_cast<char>(c - 32);  // AWS request ids are upper-case hex
-  }
-}
+void Connection::NewRequestId() noexcept { server_->NewRequestId(request_id_); }
 
 // ------------------------------------------------------------------ receive
 
@@ -122,8 +115,8 @@ void Connection::OnRecv(io_uring_cqe* cqe) noexcept {
     const char* data = reinterpret_cast<const char*>(ring.BufAddr(bid));
     server_->metrics().bytes_in.fetch_add(static_cast<uint64_t>(res), std::memory_order_relaxed);
     bytes_in_ += static_cast<uint64_t>(res);
-    if (stage_ == Stage::kClosing || stage_ == Stage::kLinger) {
-      ring.RecycleBuf(bid);  // draining: discard
+    if (stage_ == Stage::kClosing || stage_ == Stage::kLinger || close_after_send_) {
+      ring.RecycleBuf(bid);  // closing after the response: the rest of the input is discarded
     } else if (held_count_ > 0 || !CanProcess()) {
       held_[held_count_++] = Held{bid, static_cast<uint32_t>(res), 0};
       if (held_count_ >= kMaxHeld) PauseRecv();
@@ -159,6 +152,19 @@ void Connection::OnRetryTimer() noexcept {
 }
 
 std::size_t Connection::Process(const char* data, std::size_t len) noexcept {
+  // One buffer may hold the end of a head and the start of its body (or several
+  // pipelined requests): keep going while each step makes progress.
+  std::size_t took = 0;
+  while (took < len && stage_ != Stage::kClosing && !close_after_send_) {
+    std::size_t t = ProcessOnce(data + took, len - took);
+    if (t == 0) break;
+    took += t;
+  }
+  if (close_after_send_ || stage_ == Stage::kClosing) return len;  // closing: the rest is discarded
+  return took;
+}
+
+std::size_t Connection::ProcessOnce(const char* data, std::size_t len) noexcept {
   if (stage_ == Stage::kReadBody && in_start_ == in_end_) {
     // Body bytes go to the handler straight from the provided buffer.
     in_pump_ = true;
@@ -166,6 +172,10 @@ std::size_t Connection::Process(const char* data, std::size_t len) noexcept {
     in_pump_ = false;
     if (out.state == RequestParser::State::kError) {
       FailParse();
+      return len;
+    }
+    if (abandon_body_) {
+      FinishRequest();  // answered before the body ended: close after the response
       return len;
     }
     std::size_t took = out.consumed;
@@ -219,6 +229,11 @@ void Connection::Pump() noexcept {
       FailParse();
       return;
     }
+    if (abandon_body_) {
+      in_start_ = in_end_;
+      FinishRequest();  // answered before the body ended: close after the response
+      break;
+    }
     if (out.state == RequestParser::State::kOk) break;  // need more bytes
     // Paused at message end.
     if (responded_) FinishRequest();
@@ -243,6 +258,7 @@ bool Connection::OnHead(RequestHead& head) {
   responded_ = false;
   body_done_ = false;
   expect_body_ = parser_.head().HasBody();
+  abandon_body_ = false;
   close_after_ = false;
   status_ = 0;
   Route r = server_->service().Dispatch(*this);
@@ -283,6 +299,7 @@ void Connection::Respond(int status, const OutHeader* headers, std::size_t heade
   const RequestHead& h = parser_.head();
   if (expect_body_ && !body_done_) {
     need_linger_ = true;
+    abandon_body_ = true;
     // The handler answered before reading the whole body: the rest of it cannot
     // be told apart from the next request without reading it, so we close.
     close_after_ = true;
@@ -316,15 +333,15 @@ void Connection::Respond(int status, const OutHeader* headers, std::size_t heade
 
 void Connection::Kick() noexcept {
   // An async response: continue with the connection as Pump would have.
-  if (body_done_ && responded_) FinishRequest();
+  if (responded_ && (body_done_ || abandon_body_)) FinishRequest();
   DrainHeld();
   Pump();
   FlushOut();
   if (!recv_armed_ && !recv_paused_ && stage_ != Stage::kClosing && held_count_ < kMaxHeld) ArmRecv();
 }
 
-void Connection::LogAndCount() noexcept {
-  server_->metrics().Count(route_id_, status_);
+void Connection::LogAndCount(bool count) noexcept {
+  if (count) server_->metrics().Count(route_id_, status_);
   if (AccessLog* log = server_->access_log()) {
     std::size_t n = 0;
     const std::string_view* names = server_->service().route_names(&n);
@@ -384,6 +401,9 @@ void Connection::FailParse() noexcept {
   handler_ = nullptr;
   if (!responded_) {
     NewRequestId();
+    status_ = status;
+    route_id_ = 0;
+    LogAndCount(/*count=*/false);
     std::string_view reason = parser_.error_reason();
     std::string body(reason);
     body += '\n';
@@ -496,7 +516,9 @@ void Connection::OnTimer() noexcept {
         // A partial head: answer 408 so a real (slow) client learns why.
         NewRequestId();
         WriteSimpleResponse(&pending_, 408, server_->Date(), request_id(), "text/plain", "request header timeout\n", true);
-        server_->metrics().Count(0, 408);
+        status_ = 408;
+        route_id_ = 0;
+        LogAndCount(/*count=*/true);
         close_after_send_ = true;
         need_linger_ = true;
         stage_ = Stage::kWrite;
@@ -517,7 +539,8 @@ void Connection::OnTimer() noexcept {
         }
         responded_ = true;
         WriteSimpleResponse(&pending_, 408, server_->Date(), request_id(), "text/plain", "request body timeout\n", true);
-        server_->metrics().Count(route_id_, 408);
+        status_ = 408;
+        LogAndCount(/*count=*/true);
         close_after_send_ = true;
         need_linger_ = true;
         stage_ = Stage::kWrite;

@@ -71,6 +71,7 @@ class Connection final : public Exchange, private RequestParser::Sink {
   void PauseRecv() noexcept;
   bool CanProcess() const noexcept;
   std::size_t Process(const char* data, std::size_t len) noexcept;  // bytes taken
+  std::size_t ProcessOnce(const char* data, std::size_t len) noexcept;
   void DrainHeld() noexcept;
   void Kick() noexcept;             // continue after an async response
   void Pump() noexcept;             // parse buffered bytes while the stage allows
@@ -83,7 +84,7 @@ class Connection final : public Exchange, private RequestParser::Sink {
   void Linger() noexcept;
   void SetTimer(int kind) noexcept;
   void NewRequestId() noexcept;
-  void LogAndCount() noexcept;
+  void LogAndCount(bool count = true) noexcept;
 
   Server* server_;
   uint32_t slot_;
@@ -113,6 +114,7 @@ class Connection final : public Exchange, private RequestParser::Sink {
   bool in_pump_ = false;
   bool need_linger_ = false;   // the peer may still be sending: drain before closing
   bool expect_body_ = false;   // the current request has a body
+  bool abandon_body_ = false;  // answered before the body ended: stop reading it, close after
   bool first_request_ = true;
 
   // Receive buffers not yet processed (backpressure), in arrival order.

@@ -53,6 +53,7 @@ void RequestParser::Reset() noexcept {
   error_ = ParseError::kNone;
   reason_ = "";
   first_len_ = 0;
+  capturing_ = true;
 }
 
 void RequestParser::Resume() noexcept { llhttp_resume(&parser_); }
@@ -105,6 +106,7 @@ int RequestParser::OnMessageBeginCb(llhttp_t* p) {
 
 int RequestParser::OnUrlCb(llhttp_t* p, const char* at, std::size_t len) {
   RequestParser* s = Self(p);
+  s->capturing_ = false;  // the method is behind us
   Extend(s->head_.target, at, len);
   if (s->head_.target.size() > s->limits_.max_uri_bytes) return s->Fail(ParseError::kUriTooLong, "request URI too long");
   return s->CountHead(len);
@@ -215,6 +217,7 @@ int RequestParser::OnMessageCompleteCb(llhttp_t* p) {
   RequestParser* s = Self(p);
   s->message_done_ = true;
   s->first_len_ = 0;
+  s->capturing_ = true;
   s->sink_->OnMessageComplete();
   return HPE_PAUSED;  // one request at a time: the connection resumes when it is done
 }
@@ -223,7 +226,7 @@ RequestParser::Outcome RequestParser::Execute(const char* data, std::size_t len)
   Outcome out;
   // Keep the first bytes of a message's request line, so an unknown method can be
   // told apart from garbage even when the line arrives a byte at a time.
-  if (head_.target.empty() && first_len_ < sizeof(first_)) {
+  if (capturing_ && first_len_ < sizeof(first_)) {
     std::size_t n = std::min(len, sizeof(first_) - first_len_);
     std::memcpy(first_ + first_len_, data, n);
     first_len_ += n;

@@ -101,6 +101,7 @@ class RequestParser {
   uint32_t cl_count_ = 0;
   char first_[32];
   std::size_t first_len_ = 0;
+  bool capturing_ = true;  // between messages: keep the request line's first bytes
 };
 
 }  // namespace mamute::http

@@ -8,14 +8,13 @@
 #include <random>
 
 #include "http/connection.h"
+#include "http/response.h"
 #include "net/addr.h"
+#include "util/encoding.h"
 #include "util/log.h"
 
 namespace mamute::http {
-namespace {
-constexpr std::string_view kBusyResponse =
-    "HTTP/1.1 503 Service Unavailable\r\nServer: mamute\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-}
+
 
 Server::Server(core::Shard* shard, Service* service, ServerConfig config) noexcept
     : shard_(shard), service_(service), config_(std::move(config)), metrics_(std::make_unique<ServerMetrics>()),
@@ -102,7 +101,12 @@ void Server::Accept(int fd) noexcept {
   if (static_cast<uint32_t>(open_) >= config_.max_connections) {
     // Refuse deliberately: one best-effort write of a canned 503, then close.
     metrics_->rejected_max_connections.fetch_add(1, std::memory_order_relaxed);
-    ssize_t w = ::send(fd, kBusyResponse.data(), kBusyResponse.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    metrics_->Count(0, 503);
+    char rid[16];
+    NewRequestId(rid);
+    std::string busy;
+    WriteSimpleResponse(&busy, 503, Date(), std::string_view(rid, 16), "text/plain", "too many connections\n", true);
+    ssize_t w = ::send(fd, busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     (void)w;
     ::close(fd);
     return;
@@ -119,6 +123,15 @@ void Server::Accept(int fd) noexcept {
   metrics_->open_connections.fetch_add(1, std::memory_order_relaxed);
   Connection* c = conns_[slot].get();
   c->Open(fd, (c->gen() + 1) & 0xffffff);
+}
+
+void Server::NewRequestId(char out[16]) noexcept {
+  // 16 hex digits: the shard's random seed mixed with a counter (AWS ids are upper-case hex).
+  uint64_t v = id_seed_ ^ (NextRequestSeq() * 0x9E3779B97F4A7C15ull);
+  util::HexEncode(&v, sizeof(v), out);
+  for (int i = 0; i < 16; ++i) {
+    if (out[i] >= 'a' && out[i] <= 'f') out[i] = static_cast<char>(out[i] - 32);
+  }
 }
 
 void Server::Release(Connection* c) noexcept {

@@ -51,6 +51,8 @@ class Server {
   AccessLog* access_log() noexcept { return config_.access_log ? &access_log_ : nullptr; }
   core::TimerList& timers(int kind) noexcept { return *timer_lists_[kind]; }
   uint64_t NextRequestSeq() noexcept { return ++request_seq_; }
+  /// 16 upper-case hex digits, unique per shard (seeded randomly at start).
+  void NewRequestId(char out[16]) noexcept;
   bool stopping() const noexcept { return stopping_; }
   uint16_t port() const noexcept { return port_; }
 

@@ -2,14 +2,128 @@
 
 #include <nlohmann/json.hpp>
 
+#include <exception>
 #include <string>
+#include <vector>
+
+#include "mgmt/crypto.h"
+#include "mgmt/validate.h"
+#include "util/encoding.h"
+#include "util/log.h"
+#include "util/time_format.h"
 
 namespace mamute::mgmt {
 namespace {
 
-enum RouteId : uint16_t { kUnmatched = 0, kHealthz, kMetrics, kNotImplemented, kMethodNotAllowed, kRouteCount };
-constexpr std::string_view kRouteNames[kRouteCount] = {"unmatched", "GET /healthz", "GET /metrics",
-                                                       "not_implemented", "method_not_allowed"};
+// Route ids index kRouteNames (metrics and the access log). 0 is "unmatched" in every service.
+enum RouteId : uint16_t {
+  kUnmatched = 0,
+  kHealthz,
+  kMetrics,
+  kNotImplemented,
+  kMethodNotAllowed,
+  kRotateApiKey,
+  kCreateBucket,
+  kListBuckets,
+  kGetBucket,
+  kDeleteBucket,
+  kCreateCredential,
+  kListCredentials,
+  kDeactivateCredential,
+  kActivateCredential,
+  kRegenerateCredential,
+  kDeleteCredential,
+  kListFiles,
+  kRouteCount
+};
+constexpr std::string_view kRouteNames[kRouteCount] = {
+    "unmatched",
+    "GET /healthz",
+    "GET /metrics",
+    "not_implemented",
+    "method_not_allowed",
+    "POST /security/apikey",
+    "POST /storage/object-storage/buckets",
+    "GET /storage/object-storage/buckets",
+    "GET /storage/object-storage/buckets/{id}",
+    "DELETE /storage/object-storage/buckets/{id}",
+    "POST /storage/object-storage/buckets/{id}/credentials",
+    "GET /storage/object-storage/buckets/{id}/credentials",
+    "POST /storage/object-storage/buckets/{id}/credentials/{ak}/deactivate",
+    "POST /storage/object-storage/buckets/{id}/credentials/{ak}/activate",
+    "POST /storage/object-storage/buckets/{id}/credentials/{ak}/regenerate",
+    "DELETE /storage/object-storage/buckets/{id}/credentials/{ak}",
+    "GET /storage/object-storage/buckets/{id}/files",
+};
+static_assert(kRouteCount <= http::kMaxRoutes);
+
+constexpr std::string_view kBucketsPath = "/storage/object-storage/buckets";
+
+const http::OutHeader kJsonHeaders[] = {{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}};
+
+std::string Dump(const nlohmann::json& j) {
+  // Object keys may be any bytes: invalid UTF-8 is replaced, never thrown about.
+  std::string s = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  s += '\n';
+  return s;
+}
+
+void RespondJson(http::Exchange& ex, int status, const nlohmann::json& j) {
+  ex.Respond(status, kJsonHeaders, 2, Dump(j));
+}
+
+std::string Rfc3339(int64_t ms) {
+  char buf[32];
+  std::size_t n = util::FormatIso8601Ms(ms, buf);
+  return std::string(buf, n);
+}
+
+nlohmann::json BucketJson(const Bucket& b) {
+  return {{"id", FormatBucketId(b.id)},
+          {"name", b.name},
+          {"storage_class", b.storage_class},
+          {"region", b.region},
+          {"created_at", Rfc3339(b.created_at_ms)}};
+}
+
+nlohmann::json CredentialJson(const Credential& c) {
+  nlohmann::json j = {{"access_key_id", c.access_key_id},
+                      {"bucket_id", FormatBucketId(c.bucket)},
+                      {"status", c.active ? "active" : "inactive"},
+                      {"created_at", Rfc3339(c.created_at_ms)}};
+  j["last_used_at"] = c.last_used_at_ms > 0 ? nlohmann::json(Rfc3339(c.last_used_at_ms)) : nlohmann::json(nullptr);
+  return j;
+}
+
+nlohmann::json IssuedJson(const IssuedCredential& c) {
+  nlohmann::json j = CredentialJson(c.credential);
+  j["secret_access_key"] = c.secret_access_key;
+  return j;
+}
+
+// One place maps a Status to the JSON error vocabulary.
+void RespondStatus(http::Exchange& ex, const Status& st, std::string_view route) {
+  switch (st.code()) {
+    case Code::kNotFound:
+      return RespondJsonError(ex, 404, "not_found", st.message());
+    case Code::kAlreadyExists:
+    case Code::kFailedPrecondition:
+      return RespondJsonError(ex, 409, "conflict", st.message());
+    case Code::kInvalidArgument:
+      return RespondJsonError(ex, 400, "invalid_request", st.message());
+    case Code::kUnauthenticated:
+      return RespondJsonError(ex, 401, "unauthorized", st.message());
+    case Code::kPermissionDenied:
+      return RespondJsonError(ex, 403, "forbidden", st.message());
+    case Code::kResourceExhausted:
+      return RespondJsonError(ex, 503, "unavailable", "the server is overloaded; retry later");
+    default:
+      // Status messages name what failed, never a secret.
+      MLOG_WARN("mgmt %.*s (request %.*s): %s", static_cast<int>(route.size()), route.data(),
+                static_cast<int>(ex.request_id().size()), ex.request_id().data(), st.ToString().c_str());
+      return RespondJsonError(ex, 500, "internal", "internal error");
+  }
+}
 
 class HealthzHandler final : public http::Handler {
  public:
@@ -46,6 +160,23 @@ class ErrorHandler final : public http::Handler {
   std::string_view message_;
 };
 
+// 405 with the Allow header of the path.
+class MethodNotAllowedHandler final : public http::Handler {
+ public:
+  explicit MethodNotAllowedHandler(std::string_view allow) : allow_(allow) {}
+  void OnHead(http::Exchange& ex) override {
+    nlohmann::json j = {{"error",
+                         {{"code", "method_not_allowed"},
+                          {"message", "method not allowed on this route"},
+                          {"request_id", ex.request_id()}}}};
+    const http::OutHeader headers[] = {{"Content-Type", "application/json"}, {"Allow", allow_}};
+    ex.Respond(405, headers, 2, Dump(j));
+  }
+
+ private:
+  std::string_view allow_;
+};
+
 ErrorHandler g_not_found(404, "not_found", "no such route");
 ErrorHandler g_method_not_allowed(405, "method_not_allowed", "method not allowed on this route");
 ErrorHandler g_not_implemented(501, "not_implemented", "this management route is not implemented by this server yet");
@@ -63,14 +194,414 @@ bool IsSeedSurface(std::string_view path) {
   return false;
 }
 
+// An authenticated JSON route: accumulates the body (≤ kMaxBodyBytes), authenticates, runs.
+class ApiHandler final : public http::Handler {
+ public:
+  ApiHandler(MgmtService* svc, RouteId route, std::string_view bucket, std::string_view ak)
+      : svc_(svc), route_(route), bucket_(bucket), ak_(ak) {}
+
+  void OnHead(http::Exchange& ex) override {
+    const http::RequestHead& h = ex.head();
+    if (h.has_content_length && h.content_length > kMaxBodyBytes) TooLarge(ex);
+  }
+  void OnBody(http::Exchange& ex, std::string_view piece) override {
+    if (body_.size() + piece.size() > kMaxBodyBytes) return TooLarge(ex);
+    body_.append(piece);
+  }
+  void OnBodyEnd(http::Exchange& ex) override {
+    try {
+      Run(ex);
+    } catch (const std::exception& e) {
+      // nlohmann or the allocator; never expected. The connection survives.
+      MLOG_WARN("mgmt %s: exception: %s", std::string(kRouteNames[route_]).c_str(), e.what());
+      if (!ex.responded()) RespondJsonError(ex, 500, "internal", "internal error");
+    }
+  }
+
+ private:
+  void TooLarge(http::Exchange& ex) {
+    RespondJsonError(ex, 413, "payload_too_large", "request bodies are limited to 65536 bytes");
+  }
+
+  Resources& res() { return svc_->resources(); }
+
+  // ---- the auth middleware: X-API-Key → the project's identity ----
+  bool Authenticate(http::Exchange& ex) {
+    const http::RequestHead& h = ex.head();
+    std::string_view key = h.Find("x-api-key");
+    if (key.empty()) {
+      std::string_view authz = h.Find("authorization");
+      RespondJsonError(ex, 401, "unauthorized",
+                       authz.empty() ? "missing credentials: send the project API key in X-API-Key"
+                                     : "bearer tokens are not accepted by this server yet: send X-API-Key");
+      return false;
+    }
+    auto who = res().AuthenticateApiKey(key);
+    if (!who) {
+      // Every failure looks the same to the client (CONVENTIONS: Errors).
+      if (who.error().code() == Code::kUnauthenticated) {
+        RespondJsonError(ex, 401, "unauthorized", "invalid API key");
+      } else {
+        RespondStatus(ex, who.error(), kRouteNames[route_]);
+      }
+      return false;
+    }
+    who_ = std::move(*who);
+    return true;
+  }
+
+  // Parses the body as a JSON object; an empty body is {} when `empty_ok`.
+  bool ParseBody(http::Exchange& ex, nlohmann::json* out, bool empty_ok) {
+    std::string_view b = body_;
+    while (!b.empty() && (b.front() == ' ' || b.front() == '\n' || b.front() == '\r' || b.front() == '\t')) {
+      b.remove_prefix(1);
+    }
+    if (b.empty()) {
+      if (empty_ok) {
+        *out = nlohmann::json::object();
+        return true;
+      }
+      RespondJsonError(ex, 400, "invalid_json", "a JSON object body is required");
+      return false;
+    }
+    *out = nlohmann::json::parse(body_, nullptr, false);
+    if (out->is_discarded()) {
+      RespondJsonError(ex, 400, "invalid_json", "the request body is not valid JSON");
+      return false;
+    }
+    if (!out->is_object()) {
+      RespondJsonError(ex, 400, "invalid_json", "the request body must be a JSON object");
+      return false;
+    }
+    return true;
+  }
+
+  bool ParseQueryOrFail(http::Exchange& ex) {
+    auto q = ParseQuery(ex.head().query);
+    if (!q) {
+      RespondJsonError(ex, 400, "invalid_request", "malformed query string");
+      return false;
+    }
+    query_ = std::move(*q);
+    return true;
+  }
+  const std::string* Param(std::string_view name) const {
+    for (const auto& p : query_) {
+      if (p.name == name) return &p.value;
+    }
+    return nullptr;
+  }
+  // ?limit= in [1, 1000], default 100.
+  bool Limit(http::Exchange& ex, int64_t* limit) {
+    *limit = 100;
+    if (const std::string* l = Param("limit")) {
+      auto v = ParseBoundedInt(*l, 1, 1000);
+      if (!v) {
+        RespondJsonError(ex, 400, "invalid_request", "limit must be an integer from 1 to 1000");
+        return false;
+      }
+      *limit = *v;
+    }
+    return true;
+  }
+  bool BucketId(http::Exchange& ex, uint64_t* id) {
+    auto v = ParseBucketId(bucket_);
+    if (!v) {
+      RespondJsonError(ex, 404, "not_found", "no such bucket");
+      return false;
+    }
+    *id = *v;
+    return true;
+  }
+  bool AccessKey(http::Exchange& ex) {
+    if (!IsAccessKeyIdShape(ak_)) {
+      RespondJsonError(ex, 404, "not_found", "no such credential");
+      return false;
+    }
+    return true;
+  }
+
+  void Run(http::Exchange& ex) {
+    if (!Authenticate(ex)) return;
+    switch (route_) {
+      case kRotateApiKey:
+        return RotateApiKey(ex);
+      case kCreateBucket:
+        return CreateBucket(ex);
+      case kListBuckets:
+        return ListBuckets(ex);
+      case kGetBucket:
+        return GetBucket(ex);
+      case kDeleteBucket:
+        return DeleteBucket(ex);
+      case kCreateCredential:
+      case kListCredentials:
+      case kDeactivateCredential:
+      case kActivateCredential:
+      case kRegenerateCredential:
+      case kDeleteCredential:
+        return Credentials(ex);
+      case kListFiles:
+        return ListFiles(ex);
+      default:
+        return RespondJsonError(ex, 501, "not_implemented", "not implemented");
+    }
+  }
+
+  void RotateApiKey(http::Exchange& ex) {
+    nlohmann::json body;
+    if (!ParseBody(ex, &body, true)) return;
+    const int64_t now = NowMs();
+    auto key = res().RotateApiKey(who_.project_id, now);
+    if (!key) return RespondStatus(ex, key.error(), kRouteNames[route_]);
+    RespondJson(ex, 200, {{"api_key", *key}, {"project_id", who_.project_id}, {"created_at", Rfc3339(now)}});
+  }
+
+  void CreateBucket(http::Exchange& ex) {
+    nlohmann::json body;
+    if (!ParseBody(ex, &body, false)) return;
+    auto name_it = body.find("name");
+    if (name_it == body.end() || !name_it->is_string()) {
+      return RespondJsonError(ex, 422, "validation_failed", "name: a string is required");
+    }
+    std::string name = name_it->get<std::string>();
+    if (auto err = BucketNameError(name)) {
+      return RespondJsonError(ex, 422, "validation_failed", "name: " + std::string(*err));
+    }
+    std::string_view storage_class = "STANDARD";
+    if (auto sc = body.find("storage_class"); sc != body.end() && !sc->is_null()) {
+      std::optional<std::string_view> norm;
+      if (sc->is_string()) norm = NormalizeStorageClass(sc->get_ref<const std::string&>());
+      if (!norm) {
+        std::string allowed;
+        for (auto c : kStorageClasses) {
+          if (!allowed.empty()) allowed += ", ";
+          allowed += c;
+        }
+        return RespondJsonError(ex, 422, "validation_failed", "storage_class: must be one of " + allowed);
+      }
+      storage_class = *norm;
+    }
+    auto b = res().CreateBucket(who_.project_id, name, storage_class, NowMs());
+    if (!b) return RespondStatus(ex, b.error(), kRouteNames[route_]);
+    RespondJson(ex, 201, BucketJson(*b));
+  }
+
+  void ListBuckets(http::Exchange& ex) {
+    if (!ParseQueryOrFail(ex)) return;
+    int64_t limit = 0;
+    if (!Limit(ex, &limit)) return;
+    std::string after;
+    if (const std::string* c = Param("cursor"); c != nullptr && !c->empty()) {
+      auto d = util::Base64UrlDecode(*c);
+      if (!d || d->empty() || d->size() > 63) {
+        return RespondJsonError(ex, 400, "invalid_request", "cursor is not one this server returned");
+      }
+      after = std::move(*d);
+    }
+    auto page = res().ListBuckets(who_.project_id, after, static_cast<std::size_t>(limit));
+    if (!page) return RespondStatus(ex, page.error(), kRouteNames[route_]);
+    nlohmann::json items = nlohmann::json::array();
+    for (const auto& b : page->items) items.push_back(BucketJson(b));
+    nlohmann::json j = {{"items", std::move(items)}};
+    j["next_cursor"] = page->next_cursor ? nlohmann::json(*page->next_cursor) : nlohmann::json(nullptr);
+    RespondJson(ex, 200, j);
+  }
+
+  void GetBucket(http::Exchange& ex) {
+    uint64_t id = 0;
+    if (!BucketId(ex, &id)) return;
+    auto b = res().GetBucket(who_.project_id, id);
+    if (!b) return RespondStatus(ex, b.error(), kRouteNames[route_]);
+    RespondJson(ex, 200, BucketJson(*b));
+  }
+
+  void DeleteBucket(http::Exchange& ex) {
+    uint64_t id = 0;
+    if (!BucketId(ex, &id)) return;
+    if (!ParseQueryOrFail(ex)) return;
+    bool force = false;
+    if (const std::string* f = Param("force")) {
+      if (*f == "true" || *f == "1") {
+        force = true;
+      } else if (*f != "false" && *f != "0") {
+        return RespondJsonError(ex, 400, "invalid_request", "force must be true or false");
+      }
+    }
+    Status st = res().DeleteBucket(who_.project_id, id, force);
+    if (!st.ok()) return RespondStatus(ex, st, kRouteNames[route_]);
+    ex.Respond(204, kJsonHeaders + 1, 1, "");
+  }
+
+  void Credentials(http::Exchange& ex) {
+    uint64_t id = 0;
+    if (!BucketId(ex, &id)) return;
+    if (route_ == kCreateCredential) {
+      nlohmann::json body;
+      if (!ParseBody(ex, &body, true)) return;
+      auto c = res().CreateCredential(who_.project_id, id, NowMs());
+      if (!c) return RespondStatus(ex, c.error(), kRouteNames[route_]);
+      return RespondJson(ex, 201, IssuedJson(*c));
+    }
+    if (route_ == kListCredentials) {
+      auto list = res().ListCredentials(who_.project_id, id);
+      if (!list) return RespondStatus(ex, list.error(), kRouteNames[route_]);
+      nlohmann::json items = nlohmann::json::array();
+      for (const auto& c : *list) items.push_back(CredentialJson(c));
+      return RespondJson(ex, 200, {{"items", std::move(items)}});
+    }
+    if (!AccessKey(ex)) return;
+    switch (route_) {
+      case kDeactivateCredential:
+      case kActivateCredential: {
+        auto c = res().SetCredentialActive(who_.project_id, id, ak_, route_ == kActivateCredential);
+        if (!c) return RespondStatus(ex, c.error(), kRouteNames[route_]);
+        return RespondJson(ex, 200, CredentialJson(*c));
+      }
+      case kRegenerateCredential: {
+        auto c = res().RegenerateCredential(who_.project_id, id, ak_);
+        if (!c) return RespondStatus(ex, c.error(), kRouteNames[route_]);
+        return RespondJson(ex, 200, IssuedJson(*c));
+      }
+      default: {
+        Status st = res().DeleteCredential(who_.project_id, id, ak_);
+        if (!st.ok()) return RespondStatus(ex, st, kRouteNames[route_]);
+        return ex.Respond(204, kJsonHeaders + 1, 1, "");
+      }
+    }
+  }
+
+  void ListFiles(http::Exchange& ex) {
+    uint64_t id = 0;
+    if (!BucketId(ex, &id)) return;
+    if (!ParseQueryOrFail(ex)) return;
+    int64_t limit = 0;
+    if (!Limit(ex, &limit)) return;
+    static const std::string kEmpty;
+    const std::string* prefix = Param("prefix");
+    const std::string* delimiter = Param("delimiter");
+    const std::string* cursor = Param("cursor");
+    auto page = res().ListFiles(who_.project_id, id, prefix ? *prefix : kEmpty, delimiter ? *delimiter : kEmpty,
+                                cursor ? *cursor : kEmpty, limit);
+    if (!page) {
+      if (page.error().code() == Code::kInvalidArgument) {
+        return RespondJsonError(ex, 400, "invalid_request", "cursor is not one this server returned");
+      }
+      return RespondStatus(ex, page.error(), kRouteNames[route_]);
+    }
+    nlohmann::json items = nlohmann::json::array();
+    for (const auto& f : page->items) {
+      nlohmann::json e = {{"key", f.key},
+                          {"size", f.size},
+                          {"etag", f.etag},
+                          {"last_modified", Rfc3339(f.last_modified_ms)},
+                          {"storage_class", page->storage_class}};
+      e["content_type"] = f.content_type.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.content_type);
+      items.push_back(std::move(e));
+    }
+    nlohmann::json j = {{"items", std::move(items)}, {"common_prefixes", page->common_prefixes}};
+    j["next_cursor"] = page->next_cursor ? nlohmann::json(*page->next_cursor) : nlohmann::json(nullptr);
+    RespondJson(ex, 200, j);
+  }
+
+  MgmtService* svc_;
+  RouteId route_;
+  std::string_view bucket_;  // path segments: views into the request head
+  std::string_view ak_;
+  std::string body_;
+  std::vector<QueryParam> query_;
+  Identity who_;
+};
+
+// Path shapes of the API, with the methods each accepts.
+struct PathMatch {
+  enum Shape : uint8_t { kNone, kApiKey, kBuckets, kBucket, kCredentials, kCredential, kCredentialAction, kFiles };
+  Shape shape = kNone;
+  std::string_view bucket;
+  std::string_view ak;
+  std::string_view action;
+};
+
+PathMatch MatchPath(std::string_view path) {
+  PathMatch m;
+  if (path == "/security/apikey") {
+    m.shape = PathMatch::kApiKey;
+    return m;
+  }
+  if (path == kBucketsPath) {
+    m.shape = PathMatch::kBuckets;
+    return m;
+  }
+  if (!path.starts_with(kBucketsPath) || path.size() == kBucketsPath.size() || path[kBucketsPath.size()] != '/') {
+    return m;
+  }
+  std::string_view rest = path.substr(kBucketsPath.size() + 1);
+  std::string_view seg[5];
+  std::size_t n = 0;
+  while (n < 5) {
+    std::size_t slash = rest.find('/');
+    seg[n++] = rest.substr(0, slash);
+    if (slash == std::string_view::npos) break;
+    rest.remove_prefix(slash + 1);
+    if (n == 5) {  // too deep
+      m.action = "404";
+      return m;
+    }
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (seg[i].empty()) {
+      m.action = "404";
+      return m;
+    }
+  }
+  m.bucket = seg[0];
+  if (n == 1) {
+    m.shape = PathMatch::kBucket;
+  } else if (n == 2 && seg[1] == "credentials") {
+    m.shape = PathMatch::kCredentials;
+  } else if (n == 2 && seg[1] == "files") {
+    m.shape = PathMatch::kFiles;
+  } else if (n == 3 && seg[1] == "credentials") {
+    m.shape = PathMatch::kCredential;
+    m.ak = seg[2];
+  } else if (n == 4 && seg[1] == "credentials" &&
+             (seg[3] == "activate" || seg[3] == "deactivate" || seg[3] == "regenerate")) {
+    m.shape = PathMatch::kCredentialAction;
+    m.ak = seg[2];
+    m.action = seg[3];
+  } else {
+    // Under a bucket, an unknown shape is no route at all (not the seed surface).
+    m.bucket = {};
+    m.action = "404";
+  }
+  return m;
+}
+
+MethodNotAllowedHandler g_allow_post("POST");
+MethodNotAllowedHandler g_allow_get_post("GET, HEAD, POST");
+MethodNotAllowedHandler g_allow_get_delete("GET, HEAD, DELETE");
+MethodNotAllowedHandler g_allow_get("GET, HEAD");
+MethodNotAllowedHandler g_allow_delete("DELETE");
+
+std::optional<auth::SecretBox> LoadBox(store::NodeStore* node) {
+  if (node == nullptr || node->data_dirs.empty()) return std::nullopt;
+  auto box = auth::SecretBox::Load(node->data_dirs.front());
+  if (!box) {
+    MLOG_ERROR("management API: cannot load the master key: %s", box.error().ToString().c_str());
+    return std::nullopt;
+  }
+  return std::move(*box);
+}
+
 }  // namespace
+
+MgmtService::MgmtService(const http::MetricsRegistry* metrics, store::NodeStore* node)
+    : metrics_(metrics), node_(node), box_(LoadBox(node)), resources_(node, box_ ? &*box_ : nullptr) {}
 
 void RespondJsonError(http::Exchange& ex, int status, std::string_view code, std::string_view message) {
   nlohmann::json j = {{"error", {{"code", code}, {"message", message}, {"request_id", ex.request_id()}}}};
-  std::string body = j.dump();
-  body += '\n';
-  const http::OutHeader headers[] = {{"Content-Type", "application/json"}};
-  ex.Respond(status, headers, 1, body);
+  const http::OutHeader headers[] = {{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}};
+  ex.Respond(status, headers, 2, Dump(j));
 }
 
 const std::string_view* MgmtService::route_names(std::size_t* count) const noexcept {
@@ -80,7 +611,9 @@ const std::string_view* MgmtService::route_names(std::size_t* count) const noexc
 
 http::Route MgmtService::Dispatch(http::Exchange& ex) {
   const http::RequestHead& h = ex.head();
-  bool get = h.method == http::Method::kGet || h.method == http::Method::kHead;
+  const bool get = h.method == http::Method::kGet || h.method == http::Method::kHead;
+  const bool post = h.method == http::Method::kPost;
+  const bool del = h.method == http::Method::kDelete;
   if (h.path == "/healthz") {
     if (!get) return {&g_method_not_allowed, kMethodNotAllowed, false};
     return {&g_healthz, kHealthz, false};
@@ -89,8 +622,48 @@ http::Route MgmtService::Dispatch(http::Exchange& ex) {
     if (!get) return {&g_method_not_allowed, kMethodNotAllowed, false};
     return {http::MakeHandler<MetricsHandler>(ex, this), kMetrics, true};
   }
-  if (IsSeedSurface(h.path)) return {&g_not_implemented, kNotImplemented, false};
-  return {&g_not_found, kUnmatched, false};
+  PathMatch m = MatchPath(h.path);
+  RouteId route = kUnmatched;
+  MethodNotAllowedHandler* wrong_method = nullptr;
+  switch (m.shape) {
+    case PathMatch::kApiKey:
+      route = post ? kRotateApiKey : kUnmatched;
+      wrong_method = &g_allow_post;
+      break;
+    case PathMatch::kBuckets:
+      route = get ? kListBuckets : post ? kCreateBucket : kUnmatched;
+      wrong_method = &g_allow_get_post;
+      break;
+    case PathMatch::kBucket:
+      route = get ? kGetBucket : del ? kDeleteBucket : kUnmatched;
+      wrong_method = &g_allow_get_delete;
+      break;
+    case PathMatch::kCredentials:
+      route = get ? kListCredentials : post ? kCreateCredential : kUnmatched;
+      wrong_method = &g_allow_get_post;
+      break;
+    case PathMatch::kCredential:
+      route = del ? kDeleteCredential : kUnmatched;
+      wrong_method = &g_allow_delete;
+      break;
+    case PathMatch::kCredentialAction:
+      route = !post                       ? kUnmatched
+              : m.action == "activate"   ? kActivateCredential
+              : m.action == "deactivate" ? kDeactivateCredential
+                                         : kRegenerateCredential;
+      wrong_method = &g_allow_post;
+      break;
+    case PathMatch::kFiles:
+      route = get ? kListFiles : kUnmatched;
+      wrong_method = &g_allow_get;
+      break;
+    case PathMatch::kNone:
+      if (m.action == "404") return {&g_not_found, kUnmatched, false};
+      if (IsSeedSurface(h.path)) return {&g_not_implemented, kNotImplemented, false};
+      return {&g_not_found, kUnmatched, false};
+  }
+  if (route == kUnmatched) return {wrong_method, kMethodNotAllowed, false};
+  return {http::MakeHandler<ApiHandler>(ex, this, route, m.bucket, m.ak), route, true};
 }
 
 }  // namespace mamute::mgmt

@@ -1,18 +1,28 @@
 // The management REST API service, served by the management shard on its own
 // core and port. Errors are JSON: {"error": {"code", "message", "request_id"}}.
+// Routes, authentication and errors: docs/management-api.md and docs/openapi.yaml.
 #pragma once
 
+#include <optional>
+
+#include "auth/secret_box.h"
 #include "http/metrics.h"
 #include "http/router.h"
+#include "mgmt/resources.h"
 #include "store/node.h"
 
 namespace mamute::mgmt {
 
+/// Largest request body a management route accepts; more is 413.
+inline constexpr std::size_t kMaxBodyBytes = 64 * 1024;
+
 class MgmtService final : public http::Service {
  public:
-  MgmtService(const http::MetricsRegistry* metrics, store::NodeStore* node) noexcept
-      : metrics_(metrics), node_(node) {}
+  /// Loads the node master key (auth::SecretBox::Load; Bootstrap already checked it at
+  /// start-up). Without it, credential routes answer 500.
+  MgmtService(const http::MetricsRegistry* metrics, store::NodeStore* node);
   store::NodeStore& node() noexcept { return *node_; }
+  Resources& resources() noexcept { return resources_; }
   http::Route Dispatch(http::Exchange& ex) override;
   const std::string_view* route_names(std::size_t* count) const noexcept override;
   std::string_view name() const noexcept override { return "mgmt"; }
@@ -21,6 +31,8 @@ class MgmtService final : public http::Service {
  private:
   const http::MetricsRegistry* metrics_;
   store::NodeStore* node_;
+  std::optional<auth::SecretBox> box_;
+  Resources resources_;
 };
 
 /// Renders {"error": {"code", "message", "request_id"}} and responds.

@@ -6,13 +6,14 @@
 
 #include "core/shard.h"
 #include "s3/errors.h"
+#include "s3/handler.h"
 
 namespace mamute::s3 {
 namespace {
 
-enum RouteId : uint16_t { kUnmatched = 0, kNotImplemented, kTestBytes, kTestEcho, kTestSleep, kRouteCount };
-constexpr std::string_view kRouteNames[kRouteCount] = {"unmatched", "s3:not_implemented", "test:bytes",
-                                                       "test:echo", "test:sleep"};
+enum RouteId : uint16_t { kUnmatched = 0, kS3, kTestBytes, kTestEcho, kTestSleep, kRouteCount };
+constexpr std::string_view kRouteNames[kRouteCount] = {"unmatched", "s3", "test:bytes", "test:echo",
+                                                       "test:sleep"};
 
 uint64_t QueryU64(std::string_view query, std::string_view name, uint64_t def) {
   std::size_t pos = 0;
@@ -30,18 +31,6 @@ uint64_t QueryU64(std::string_view query, std::string_view name, uint64_t def) {
   }
   return def;
 }
-
-/// Answers every S3 operation with 501 NotImplemented until it is built.
-class NotImplementedHandler final : public http::Handler {
- public:
-  void OnHead(http::Exchange& ex) override {
-    std::string body = RenderErrorXml(S3Error::kNotImplemented,
-                                      "This S3 operation is not implemented by this server yet.",
-                                      ex.head().path, ex.request_id());
-    const http::OutHeader headers[] = {{"Content-Type", "application/xml"}};
-    ex.Respond(HttpStatus(S3Error::kNotImplemented), headers, 1, body);
-  }
-};
 
 /// GET /_test/bytes?n=N: N bytes of 'x' (the trivial route of the HTTP benchmark).
 class BytesHandler final : public http::Handler {
@@ -97,9 +86,60 @@ class SleepHandler final : public http::Handler {
   S3Service* svc_;
 };
 
-NotImplementedHandler g_not_implemented;
-
 }  // namespace
+
+S3Service::S3Service(ServiceConfig config, store::NodeStore* node, UnsealFn unseal)
+    : config_(config), node_(node), creds_(node, std::move(unseal)), keys_(1024) {}
+
+S3Service::~S3Service() = default;
+
+auth::SigV4Context* S3Service::AcquireContext() {
+  if (ctx_pool_.empty()) return new auth::SigV4Context();
+  auth::SigV4Context* c = ctx_pool_.back().release();
+  ctx_pool_.pop_back();
+  return c;
+}
+
+void S3Service::ReleaseContext(auth::SigV4Context* ctx) {
+  if (ctx_pool_.size() < 4096) {
+    ctx_pool_.emplace_back(ctx);
+  } else {
+    delete ctx;
+  }
+}
+
+void S3Service::UnqueueVerify(S3Handler* h) {
+  pending_.erase(std::remove(pending_.begin(), pending_.end(), h), pending_.end());
+  std::replace(running_.begin(), running_.end(), h, static_cast<S3Handler*>(nullptr));
+}
+
+void S3Service::RunVerifyBatch() {
+  // Every bodyless request whose head completed in this completion batch is
+  // verified here in one multi-buffer pass. Continuing a request may complete the
+  // next pipelined head on that connection, queueing more: loop until none is left.
+  std::vector<auth::SigV4Context*> ctxs;
+  std::vector<const auth::HmacSha256Key*> keys;
+  std::vector<auth::SigV4Status> out;
+  while (!pending_.empty()) {
+    running_.swap(pending_);
+    pending_.clear();
+    const std::size_t n = running_.size();
+    ctxs.resize(n);
+    keys.resize(n);
+    out.assign(n, auth::SigV4Status{});
+    for (std::size_t i = 0; i < n; ++i) {
+      ctxs[i] = running_[i]->context();
+      keys[i] = running_[i]->signing_key();
+    }
+    auth::VerifyBatch(ctxs.data(), keys.data(), out.data(), n);
+    batched_ += n;
+    for (std::size_t i = 0; i < n; ++i) {
+      // A handler aborted meanwhile was replaced by null (UnqueueVerify).
+      if (running_[i] != nullptr) running_[i]->OnVerified(out[i]);
+    }
+    running_.clear();
+  }
+}
 
 void S3Service::Attach(core::Shard& shard) {
   shard_ = &shard;
@@ -113,6 +153,7 @@ void S3Service::RemoveSleeper(http::Exchange* ex) {
 
 void S3Service::OnBatch(void* ctx) {
   auto* self = static_cast<S3Service*>(ctx);
+  if (!self->pending_.empty()) self->RunVerifyBatch();
   if (self->sleepers_.empty()) return;
   int64_t now = self->shard_->now_ms();
   // Collect first: responding may start the next request on that connection.
@@ -150,7 +191,7 @@ http::Route S3Service::Dispatch(http::Exchange& ex) {
       return {http::MakeHandler<SleepHandler>(ex, this), kTestSleep, true};
     }
   }
-  return {&g_not_implemented, kNotImplemented, false};
+  return {http::MakeHandler<S3Handler>(ex, this), kS3, true};
 }
 
 }  // namespace mamute::s3

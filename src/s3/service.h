@@ -1,13 +1,22 @@
-// The S3 data-plane service (one per data shard). Until the S3 operations land,
-// every S3 request is answered 501 NotImplemented as AWS-shaped XML — never a
-// silent wrong answer. With --test-routes it also serves /_test/* routes used by
-// the HTTP integration tests and the HTTP benchmark.
+// The S3 data-plane service (one per data shard).
+//
+// Request stages (S3Handler): kClassify (path-style bucket/key, sub-resources →
+// S3Op) → kAuthenticate (SigV4 Prepare, credential lookup, signing key) →
+// kVerify (bodyless requests are verified together at the end of the shard's
+// completion batch with the multi-buffer engine; requests with a body at once) →
+// kAuthorize (the key's bucket scope) → kExecute. Operations not built yet answer
+// 501 NotImplemented XML after authentication — never a silent wrong answer.
+// With --test-routes it also serves /_test/* (tests and benchmarks only).
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
+#include "auth/sigv4.h"
+#include "auth/signing_key_cache.h"
 #include "http/router.h"
+#include "s3/credentials.h"
 #include "store/node.h"
 
 namespace mamute::s3 {
@@ -16,14 +25,17 @@ struct ServiceConfig {
   bool test_routes = false;
 };
 
+class S3Handler;
+
 class S3Service final : public http::Service {
  public:
-  S3Service(ServiceConfig config, store::NodeStore* node) noexcept : config_(config), node_(node) {}
+  S3Service(ServiceConfig config, store::NodeStore* node, UnsealFn unseal = nullptr);
+  ~S3Service() override;
   http::Route Dispatch(http::Exchange& ex) override;
   const std::string_view* route_names(std::size_t* count) const noexcept override;
   std::string_view name() const noexcept override { return "s3"; }
 
-  /// Register with the shard (batch hook for /_test/sleep). On the shard thread.
+  /// Register with the shard (batch hook). On the shard thread.
   void Attach(core::Shard& shard);
 
   // Sleepers of /_test/sleep (test-only): answered from the batch hook.
@@ -34,12 +46,31 @@ class S3Service final : public http::Service {
   void AddSleeper(http::Exchange* ex, int64_t deadline_ms) { sleepers_.push_back({ex, deadline_ms}); }
   void RemoveSleeper(http::Exchange* ex);
 
+  // ---- used by S3Handler (shard thread only)
+  store::NodeStore& node() noexcept { return *node_; }
+  const auth::SigV4Config& sigv4_config() const noexcept { return sigv4_; }
+  CredentialCache& credentials() noexcept { return creds_; }
+  auth::SigningKeyCache& signing_keys() noexcept { return keys_; }
+  auth::SigV4Context* AcquireContext();
+  void ReleaseContext(auth::SigV4Context* ctx);
+  void QueueVerify(S3Handler* h) { pending_.push_back(h); }
+  void UnqueueVerify(S3Handler* h);
+  uint64_t batched_verifications() const noexcept { return batched_; }
+
  private:
   static void OnBatch(void* ctx);
+  void RunVerifyBatch();
   ServiceConfig config_;
   store::NodeStore* node_;
   core::Shard* shard_ = nullptr;
   std::vector<Sleeper> sleepers_;
+  auth::SigV4Config sigv4_;
+  CredentialCache creds_;
+  auth::SigningKeyCache keys_;
+  std::vector<std::unique_ptr<auth::SigV4Context>> ctx_pool_;
+  std::vector<S3Handler*> pending_;
+  std::vector<S3Handler*> running_;
+  uint64_t batched_ = 0;
 };
 
 }  // namespace mamute::s3

@@ -1,0 +1,135 @@
+#include "mgmt/validate.h"
+
+#include <cstdio>
+
+namespace mamute::mgmt {
+namespace {
+
+bool IsLowerOrDigit(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool IsDigit(char c) noexcept { return c >= '0' && c <= '9'; }
+
+// "192.168.5.4": four dot-separated groups of 1-3 digits. S3 refuses every name of that form
+// (not only valid addresses), so "999.1.1.1" is refused too.
+bool LooksLikeIpv4(std::string_view s) noexcept {
+  int groups = 0;
+  std::size_t i = 0;
+  while (true) {
+    std::size_t start = i;
+    while (i < s.size() && IsDigit(s[i])) ++i;
+    std::size_t len = i - start;
+    if (len == 0 || len > 3) return false;
+    ++groups;
+    if (i == s.size()) return groups == 4;
+    if (s[i] != '.') return false;
+    ++i;
+  }
+}
+
+int HexValue(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+std::optional<std::string_view> BucketNameError(std::string_view name) noexcept {
+  if (name.size() < 3 || name.size() > 63) return "bucket names must be between 3 and 63 characters long";
+  for (char c : name) {
+    if (!IsLowerOrDigit(c) && c != '.' && c != '-') {
+      return "bucket names can consist only of lowercase letters, numbers, dots (.) and hyphens (-)";
+    }
+  }
+  if (!IsLowerOrDigit(name.front()) || !IsLowerOrDigit(name.back())) {
+    return "bucket names must begin and end with a letter or number";
+  }
+  if (name.find("..") != std::string_view::npos) return "bucket names must not contain two adjacent periods";
+  if (LooksLikeIpv4(name)) return "bucket names must not be formatted as an IP address (for example, 192.168.5.4)";
+  if (name.starts_with("xn--")) return "bucket names must not start with the prefix xn--";
+  if (name.starts_with("sthree-")) return "bucket names must not start with the prefix sthree-";
+  if (name.ends_with("-s3alias")) return "bucket names must not end with the suffix -s3alias";
+  if (name.ends_with("--ol-s3")) return "bucket names must not end with the suffix --ol-s3";
+  return std::nullopt;
+}
+
+std::optional<std::string_view> NormalizeStorageClass(std::string_view in) noexcept {
+  for (std::string_view c : kStorageClasses) {
+    if (c.size() != in.size()) continue;
+    bool eq = true;
+    for (std::size_t i = 0; i < c.size() && eq; ++i) {
+      char a = in[i];
+      if (a >= 'a' && a <= 'z') a = static_cast<char>(a - 'a' + 'A');
+      eq = a == c[i];
+    }
+    if (eq) return c;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> PercentDecode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '+') {
+      out.push_back(' ');
+    } else if (c == '%') {
+      if (i + 2 >= in.size()) return std::nullopt;
+      int hi = HexValue(in[i + 1]), lo = HexValue(in[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::optional<std::vector<QueryParam>> ParseQuery(std::string_view query) {
+  std::vector<QueryParam> out;
+  std::size_t pos = 0;
+  while (pos < query.size()) {
+    std::size_t amp = query.find('&', pos);
+    std::string_view part = query.substr(pos, amp == std::string_view::npos ? std::string_view::npos : amp - pos);
+    pos = amp == std::string_view::npos ? query.size() : amp + 1;
+    if (part.empty()) continue;
+    std::size_t eq = part.find('=');
+    auto name = PercentDecode(part.substr(0, eq));
+    auto value = PercentDecode(eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1));
+    if (!name || !value) return std::nullopt;
+    out.push_back({std::move(*name), std::move(*value)});
+  }
+  return out;
+}
+
+std::optional<int64_t> ParseBoundedInt(std::string_view s, int64_t min, int64_t max) noexcept {
+  if (s.empty() || s.size() > 18) return std::nullopt;
+  int64_t v = 0;
+  for (char c : s) {
+    if (!IsDigit(c)) return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  if (v < min || v > max) return std::nullopt;
+  return v;
+}
+
+std::string FormatBucketId(uint64_t id) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(id));
+  return std::string(buf, 16);
+}
+
+std::optional<uint64_t> ParseBucketId(std::string_view s) noexcept {
+  if (s.size() != 16) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : s) {
+    int h = HexValue(c);
+    if (h < 0 || (c >= 'A' && c <= 'F')) return std::nullopt;
+    v = (v << 4) | static_cast<uint64_t>(h);
+  }
+  return v;
+}
+
+}  // namespace mamute::mgmt

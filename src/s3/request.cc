@@ -1,0 +1,138 @@
+#include "s3/request.h"
+
+namespace mamute::s3 {
+namespace {
+int HexVal(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Sub-resources that turn a bucket or object request into another operation;
+// any of them we do not serve makes the request kOther (501), never a wrong answer.
+constexpr std::string_view kSubresources[] = {
+    "acl", "accelerate", "analytics", "attributes", "cors", "delete", "encryption", "intelligent-tiering",
+    "inventory", "legal-hold", "lifecycle", "location", "logging", "metrics", "notification",
+    "object-lock", "ownershipControls", "partNumber", "policy", "policyStatus", "publicAccessBlock",
+    "replication", "requestPayment", "restore", "retention", "select", "tagging", "torrent", "uploadId",
+    "uploads", "versioning", "versions", "website"};
+}  // namespace
+
+std::string_view S3OpName(S3Op op) noexcept {
+  switch (op) {
+    case S3Op::kListBuckets: return "ListBuckets";
+    case S3Op::kHeadBucket: return "HeadBucket";
+    case S3Op::kGetBucketLocation: return "GetBucketLocation";
+    case S3Op::kGetBucketVersioning: return "GetBucketVersioning";
+    case S3Op::kListObjectsV1: return "ListObjects";
+    case S3Op::kListObjectsV2: return "ListObjectsV2";
+    case S3Op::kCreateBucket: return "CreateBucket";
+    case S3Op::kDeleteBucket: return "DeleteBucket";
+    case S3Op::kPutObject: return "PutObject";
+    case S3Op::kGetObject: return "GetObject";
+    case S3Op::kHeadObject: return "HeadObject";
+    case S3Op::kDeleteObject: return "DeleteObject";
+    case S3Op::kOther: return "Other";
+  }
+  return "?";
+}
+
+std::optional<std::string> PercentDecode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%') {
+      if (i + 2 >= in.size()) return std::nullopt;
+      int hi = HexVal(in[i + 1]), lo = HexVal(in[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out.push_back(static_cast<char>((hi << 4) | lo));
+      i += 2;
+    } else {
+      out.push_back(in[i]);
+    }
+  }
+  return out;
+}
+
+QueryValue FindQuery(std::string_view query, std::string_view name) noexcept {
+  std::size_t pos = 0;
+  while (pos < query.size()) {
+    std::size_t amp = query.find('&', pos);
+    std::string_view kv = query.substr(pos, amp == std::string_view::npos ? std::string_view::npos : amp - pos);
+    std::size_t eq = kv.find('=');
+    std::string_view k = eq == std::string_view::npos ? kv : kv.substr(0, eq);
+    if (k == name) return QueryValue{true, eq == std::string_view::npos ? std::string_view() : kv.substr(eq + 1)};
+    if (amp == std::string_view::npos) break;
+    pos = amp + 1;
+  }
+  return {};
+}
+
+Classified Classify(const http::RequestHead& head) {
+  Classified c;
+  std::string_view path = head.path;
+  if (path.empty() || path[0] != '/') {
+    c.bad_uri = true;
+    return c;
+  }
+  path.remove_prefix(1);
+  auto slash = path.find('/');
+  std::string_view raw_bucket = slash == std::string_view::npos ? path : path.substr(0, slash);
+  std::string_view raw_key = slash == std::string_view::npos ? std::string_view() : path.substr(slash + 1);
+  auto bucket = PercentDecode(raw_bucket);
+  auto key = PercentDecode(raw_key);
+  if (!bucket || !key) {
+    c.bad_uri = true;
+    return c;
+  }
+  c.bucket = std::move(*bucket);
+  c.key = std::move(*key);
+  const http::Method m = head.method;
+  std::string_view q = head.query;
+  bool has_sub = false;
+  for (auto s : kSubresources) {
+    if (FindQuery(q, s).present) {
+      has_sub = true;
+      break;
+    }
+  }
+  if (c.bucket.empty()) {
+    if (m == http::Method::kGet && !has_sub) c.op = S3Op::kListBuckets;
+    return c;
+  }
+  if (c.key.empty()) {
+    if (m == http::Method::kGet) {
+      if (FindQuery(q, "location").present) {
+        c.op = S3Op::kGetBucketLocation;
+      } else if (FindQuery(q, "versioning").present) {
+        c.op = S3Op::kGetBucketVersioning;
+      } else if (!has_sub) {
+        QueryValue lt = FindQuery(q, "list-type");
+        if (lt.present && lt.raw == "2") {
+          c.op = S3Op::kListObjectsV2;
+        } else if (!lt.present) {
+          c.op = S3Op::kListObjectsV1;
+        }
+      }
+    } else if (!has_sub) {
+      if (m == http::Method::kHead) c.op = S3Op::kHeadBucket;
+      if (m == http::Method::kPut) c.op = S3Op::kCreateBucket;
+      if (m == http::Method::kDelete) c.op = S3Op::kDeleteBucket;
+    }
+    return c;
+  }
+  if (has_sub) return c;
+  switch (m) {
+    case http::Method::kPut:
+      c.op = head.Has("x-amz-copy-source") ? S3Op::kOther : S3Op::kPutObject;
+      break;
+    case http::Method::kGet: c.op = S3Op::kGetObject; break;
+    case http::Method::kHead: c.op = S3Op::kHeadObject; break;
+    case http::Method::kDelete: c.op = S3Op::kDeleteObject; break;
+    default: break;
+  }
+  return c;
+}
+
+}  // namespace mamute::s3

@@ -1,0 +1,49 @@
+// Classification of an S3 request (pure): path-style bucket/key, the query's
+// sub-resources, and the operation (method × sub-resource table).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "http/request.h"
+
+namespace mamute::s3 {
+
+enum class S3Op : uint8_t {
+  kListBuckets,
+  kHeadBucket,
+  kGetBucketLocation,
+  kGetBucketVersioning,
+  kListObjectsV1,
+  kListObjectsV2,
+  kCreateBucket,
+  kDeleteBucket,
+  kPutObject,
+  kGetObject,
+  kHeadObject,
+  kDeleteObject,
+  kOther,  ///< a valid S3 request this server does not implement (yet): 501
+};
+std::string_view S3OpName(S3Op op) noexcept;
+
+/// Percent-decodes (no '+' → space: paths). nullopt on a malformed escape.
+std::optional<std::string> PercentDecode(std::string_view in);
+
+/// Finds a query parameter by exact (raw) name. `present` tells a bare "?uploads" apart.
+struct QueryValue {
+  bool present = false;
+  std::string_view raw;  ///< still percent-encoded
+};
+QueryValue FindQuery(std::string_view query, std::string_view name) noexcept;
+
+struct Classified {
+  S3Op op = S3Op::kOther;
+  std::string bucket;  ///< empty for the service (ListBuckets)
+  std::string key;     ///< decoded object key; empty for bucket requests
+  bool bad_uri = false;
+};
+Classified Classify(const http::RequestHead& head);
+
+}  // namespace mamute::s3

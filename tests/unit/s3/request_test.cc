@@ -1,0 +1,91 @@
+#include "s3/request.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace mamute::s3 {
+namespace {
+
+struct Case {
+  const char* method;
+  const char* target;
+  S3Op op;
+  const char* bucket;
+  const char* key;
+};
+
+http::RequestHead Head(std::string_view method, std::string_view target) {  // views must outlive the head
+  http::RequestHead h;
+  h.method_name = method;
+  h.method = http::ParseMethod(method);
+  h.target = target;
+  auto q = h.target.find('?');
+  h.path = h.target.substr(0, q);
+  h.query = q == std::string_view::npos ? std::string_view() : h.target.substr(q + 1);
+  return h;
+}
+
+TEST(Classify, Table) {
+  const Case cases[] = {
+      {"GET", "/", S3Op::kListBuckets, "", ""},
+      {"GET", "/b", S3Op::kListObjectsV1, "b", ""},
+      {"GET", "/b/", S3Op::kListObjectsV1, "b", ""},
+      {"GET", "/b?list-type=2&prefix=x", S3Op::kListObjectsV2, "b", ""},
+      {"GET", "/b?list-type=3", S3Op::kOther, "b", ""},
+      {"GET", "/b?location", S3Op::kGetBucketLocation, "b", ""},
+      {"GET", "/b?versioning", S3Op::kGetBucketVersioning, "b", ""},
+      {"GET", "/b?uploads", S3Op::kOther, "b", ""},
+      {"GET", "/b?versions", S3Op::kOther, "b", ""},
+      {"HEAD", "/b", S3Op::kHeadBucket, "b", ""},
+      {"PUT", "/b", S3Op::kCreateBucket, "b", ""},
+      {"PUT", "/b?cors", S3Op::kOther, "b", ""},
+      {"DELETE", "/b", S3Op::kDeleteBucket, "b", ""},
+      {"POST", "/b?delete", S3Op::kOther, "b", ""},
+      {"PUT", "/b/k", S3Op::kPutObject, "b", "k"},
+      {"PUT", "/b/k?partNumber=1&uploadId=x", S3Op::kOther, "b", "k"},
+      {"GET", "/b/dir/a%20b%2Fc", S3Op::kGetObject, "b", "dir/a b/c"},
+      {"GET", "/b/k?tagging", S3Op::kOther, "b", "k"},
+      {"HEAD", "/b/k", S3Op::kHeadObject, "b", "k"},
+      {"DELETE", "/b/k", S3Op::kDeleteObject, "b", "k"},
+      {"POST", "/b/k?uploads", S3Op::kOther, "b", "k"},
+      {"GET", "/b/..%2F..%2Fetc", S3Op::kGetObject, "b", "../../etc"},
+  };
+  for (const auto& c : cases) {
+    http::RequestHead h = Head(c.method, c.target);
+    Classified r = Classify(h);
+    EXPECT_FALSE(r.bad_uri) << c.target;
+    EXPECT_EQ(r.op, c.op) << c.method << " " << c.target;
+    EXPECT_EQ(r.bucket, c.bucket) << c.target;
+    EXPECT_EQ(r.key, c.key) << c.target;
+  }
+}
+
+TEST(Classify, CopySourceIsNotAPlainPut) {
+  const std::string target = "/b/k";
+  http::RequestHead h = Head("PUT", target);
+  h.headers[0] = {"x-amz-copy-source", "/b/other"};
+  h.header_count = 1;
+  EXPECT_EQ(Classify(h).op, S3Op::kOther);
+}
+
+TEST(Classify, BadPercentEncoding) {
+  for (const char* t : {"/b/%zz", "/b/%4", "/%", "/b/a%"}) {
+    EXPECT_TRUE(Classify(Head("GET", t)).bad_uri) << t;
+  }
+}
+
+TEST(PercentDecode, KeepsNulAndHighBytes) {
+  EXPECT_EQ(PercentDecode("a%00b%FF"), std::string("a\0b\xff", 4));
+  EXPECT_EQ(PercentDecode("a+b"), "a+b");
+}
+
+TEST(FindQuery, BareAndValued) {
+  EXPECT_TRUE(FindQuery("uploads", "uploads").present);
+  EXPECT_TRUE(FindQuery("a=1&uploads&b=2", "uploads").present);
+  EXPECT_FALSE(FindQuery("uploadsx=1", "uploads").present);
+  EXPECT_EQ(FindQuery("a=1&prefix=x%2Fy", "prefix").raw, "x%2Fy");
+}
+
+}  // namespace
+}  // namespace mamute::s3
