@@ -1,0 +1,507 @@
+// ObjectIo: the object data path of one shard (docs/storage.md, "Object data path").
+//
+// Object bytes are written and read through the owning shard's io_uring ring: openat, write,
+// read, fdatasync, renameat, mkdirat, unlinkat and close are ring operations whose completions
+// come back as Op::kFile with a checked {slot, generation} handle. Nothing here blocks the
+// shard thread on disk I/O, except ObjectIo::Init() (start-up: opens the data dirs).
+//
+// PUT: ObjectWriter stages the body in chunk buffers, computes MD5 (the ETag) and XXH3-128 as
+// bytes arrive, and
+//   - small objects (≤ inline_threshold): keeps them in memory; the bytes go inline into the
+//     ObjectRecord — no data file at all;
+//   - larger ones: writes <data-dir>/tmp/<id> → fdatasync → renameat into
+//     objects/<2 hex>/<2 hex>/<id> → fsync that directory;
+// then commits the ObjectRecord through the node's CommitQueue (synced WAL, group commit) and
+// only then calls the user's completion — on the shard, never on the commit thread.
+//
+// GET: ObjectReader streams [offset, offset + length) in chunks, one chunk handed out at a time
+// (explicit flow control: More()), verifying XXH3-128 on full reads.
+//
+// Overwrite and delete: the replaced file is unlinked only after the new metadata is durable,
+// and after a grace period (readers of other shards may have looked up the old record but not
+// opened the file yet; a reader that did open it keeps reading the unlinked inode).
+//
+// Everything here runs on the owning shard's thread. Callbacks are plain function pointers
+// with a context (no std::function), and are never called from inside the API call that
+// registered them.
+#pragma once
+
+#include <openssl/evp.h>
+#include <xxhash.h>
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/shard.h"
+#include "mamute/result.h"
+#include "mamute/status.h"
+#include "store/commit_queue.h"
+#include "store/keys.h"
+#include "store/node.h"
+#include "store/records.h"
+
+namespace rocksdb {
+class Snapshot;
+}
+
+namespace mamute::store {
+
+struct ObjectIoOptions {
+  /// Objects of at most this many bytes are stored inline in their ObjectRecord (in RocksDB),
+  /// without a data file. Must be < chunk_bytes. Default: 16 KiB (see docs/storage.md for why).
+  uint32_t inline_threshold = 16u << 10;
+  /// Size of one staging / read buffer, and of one write or read operation; a multiple of
+  /// 4096. Default: 256 KiB.
+  uint32_t chunk_bytes = 256u << 10;
+  /// Most bytes one writer holds (staged + being written) before Append() pushes back;
+  /// rounded down to whole chunks, clamped to 2..16 chunks. Default: 1 MiB.
+  uint32_t write_window_bytes = 1u << 20;
+  /// Chunks one reader keeps in flight or ready ahead of the consumer, 2..8. Default: 2.
+  uint32_t read_ahead_chunks = 2;
+  /// Index (in NodeStore::data_dirs) of the data dir new data files go to. Default: 0.
+  uint32_t write_dir = 0;
+  /// Delay before the data file of an overwritten or deleted object is unlinked, ms. Covers a
+  /// reader (on any shard) that looked up the old record but has not opened its file yet.
+  /// 0: unlink right after the commit. Default: 10000 (10 s).
+  uint32_t unlink_grace_ms = 10000;
+  /// fsync the object's directory after the rename (and parents after creating a directory),
+  /// so a committed record never names a file whose directory entry a crash lost. Default: true.
+  bool sync_dirs = true;
+};
+
+/// Counters, written by the owning shard only (relaxed), readable from any thread.
+struct ObjectIoStats {
+  std::atomic<uint64_t> puts{0};            ///< PUTs committed
+  std::atomic<uint64_t> puts_inline{0};     ///< ... of which inline
+  std::atomic<uint64_t> put_failures{0};    ///< writers that failed (not aborts)
+  std::atomic<uint64_t> aborts{0};          ///< writers aborted by the caller
+  std::atomic<uint64_t> bytes_written{0};   ///< object bytes committed
+  std::atomic<uint64_t> gets{0};            ///< reads that completed OK
+  std::atomic<uint64_t> get_failures{0};    ///< reads that ended with an error
+  std::atomic<uint64_t> bytes_read{0};      ///< object bytes handed to readers
+  std::atomic<uint64_t> corruption{0};      ///< XXH3 mismatches and truncated data files
+  std::atomic<uint64_t> enospc{0};          ///< writes or syncs that failed with ENOSPC/EDQUOT
+  std::atomic<uint64_t> deletes{0};         ///< deletes committed
+  std::atomic<uint64_t> files_unlinked{0};  ///< replaced data files removed after the grace
+  std::atomic<uint64_t> stale_completions{0};  ///< completions whose slot generation moved on
+};
+
+/// What a committed PUT stored.
+struct PutResult {
+  uint64_t size = 0;
+  int64_t mtime_ms = 0;
+  std::array<uint8_t, 16> md5{};  ///< raw MD5 of the body: the ETag
+  Hash128 xxh3;
+  LocationKind location = LocationKind::kInline;
+  FileId file;            ///< kFile
+  uint32_t data_dir = 0;  ///< kFile
+  /// 32 lowercase hex chars (no quotes).
+  std::string EtagHex() const;
+};
+
+/// The writer may take more bytes (OK), or it failed (the error; call Abort() or Finish()).
+using WriteReadyCallback = void (*)(void* ctx, Status status);
+/// A PUT ended: committed (OK; `result` describes it) or failed (nothing left behind, except a
+/// renamed file after a failed metadata commit, which fsck removes). The writer is gone.
+using PutCallback = void (*)(void* ctx, Status status, const PutResult& result);
+/// A delete ended. `existed`: a record was there and is now gone.
+using DeleteCallback = void (*)(void* ctx, Status status, bool existed);
+
+class ObjectIo;
+class ObjectReader;
+
+/// Something with ring operations in flight (internal).
+class OpOwner {
+ public:
+  virtual ~OpOwner() = default;
+  /// One completion: `kind` and `arg` as given when the op was submitted, `res` = cqe->res.
+  virtual void OnOp(uint8_t kind, uint32_t arg, int res) noexcept = 0;
+};
+
+/// One PUT in progress. Obtained from ObjectIo::BeginPut; ends with Finish() (its callback) or
+/// Abort(). Not usable after either.
+class ObjectWriter final : public OpOwner {
+ public:
+  /// Copies as much of `data` as the writer's window takes into its staging buffers (full
+  /// buffers are written through the ring at once) and feeds MD5 and XXH3. Returns the bytes
+  /// taken. Fewer than data.size(): the window is full; `on_ready(ctx, OK)` runs (from a
+  /// completion, never inside Append) once more can be taken, and the caller appends the rest
+  /// then. `on_ready(ctx, error)` reports a failure while the caller waits. An error return: the
+  /// writer failed earlier (e.g. NoSpace) — call Abort() or Finish().
+  [[nodiscard]] Result<std::size_t> Append(std::string_view data, WriteReadyCallback on_ready,
+                                           void* ctx) noexcept;
+
+  /// Ends the body. `meta` supplies the headers, user metadata, checksums and tags (its views
+  /// need to live only during this call); size, mtime, ETag, XXH3 and location are the
+  /// writer's. `expected_md5` (16 bytes, or null): Content-MD5; a mismatch fails the PUT with
+  /// InvalidArgument("BadDigest") before anything is committed. `cb` runs on this shard once the
+  /// record is durable (or the PUT failed); never inside Finish.
+  void Finish(const ObjectRecord& meta, const uint8_t* expected_md5, PutCallback cb,
+              void* ctx) noexcept;
+
+  /// Drops the PUT (client gone, auth failed mid-body): no callback runs any more; the temp
+  /// file is closed and unlinked once in-flight writes complete. Only before Finish().
+  void Abort() noexcept;
+
+  /// Bytes taken so far.
+  uint64_t size() const noexcept { return total_; }
+
+  explicit ObjectWriter(ObjectIo* io);
+  ~ObjectWriter() override;
+  ObjectWriter(const ObjectWriter&) = delete;
+  ObjectWriter& operator=(const ObjectWriter&) = delete;
+
+  void OnOp(uint8_t kind, uint32_t arg, int res) noexcept override;
+
+ private:
+  friend class ObjectIo;
+  enum class State : uint8_t {
+    kIdle,       // in the pool
+    kStreaming,  // taking bytes (file being opened/written, or still inline-sized)
+    kSyncing,    // fdatasync of the temp file
+    kDirOpen,    // opening objects/<xx>/<yy>
+    kMkdir1,     // creating objects/<xx>
+    kMkdir2,     // creating objects/<xx>/<yy>
+    kParentOpen, // opening objects/<xx> to fsync it after creating a directory
+    kParentSync, // fsync of objects/ and/or objects/<xx>
+    kRename,     // renameat tmp → objects
+    kDirSync,    // fsync of objects/<xx>/<yy>
+    kCommitting, // metadata batch in the CommitQueue
+    kDone,       // user callback ran (or aborted): settling
+  };
+  enum class ChunkState : uint8_t { kFree, kFilling, kQueued, kWriting };
+  struct Chunk {
+    uint8_t* buf = nullptr;
+    uint64_t off = 0;    // file offset of buf[0]
+    uint32_t len = 0;    // bytes staged
+    uint32_t done = 0;   // bytes written
+    ChunkState state = ChunkState::kFree;
+  };
+  static constexpr uint32_t kMaxChunks = 16;
+  struct CommitMsg : core::Message {
+    ObjectWriter* writer = nullptr;
+  };
+
+  void Reset(BucketId bucket, std::string_view key);
+  int GrabChunk() noexcept;
+  void QueueChunk(int i) noexcept;
+  void SubmitWrite(int i) noexcept;
+  void ReleaseChunk(int i) noexcept;
+  void StartOpen() noexcept;
+  void Advance() noexcept;
+  void OpenDir() noexcept;
+  void Commit() noexcept;
+  void Fail(Status st) noexcept;
+  void Settle() noexcept;
+  void Kick() noexcept;
+  void MaybeRelease() noexcept;
+  void CloseFd(int* fd) noexcept;
+  static void KickFn(void* self);
+  static void CommitDone(void* ctx, Status st);
+  static void OnCommitted(core::Shard& shard, core::Message* m);
+
+  ObjectIo* io_;
+  State state_ = State::kIdle;
+  BucketId bucket_ = 0;
+  std::string key_;
+  std::string key_buf_;     // encoded objects CF key
+  std::string record_buf_;  // encoded ObjectRecord
+  ObjectRecord rec_;        // scratch for encoding (vectors keep their capacity)
+
+  // Data file.
+  bool file_started_ = false;  // openat issued: not inline
+  FileId file_;
+  uint32_t dir_ = 0;
+  int fd_ = -1;
+  int dir_fd_ = -1;
+  int parent_fd_ = -1;
+  bool temp_exists_ = false;   // tmp/<id> exists and must be unlinked on failure
+  bool final_exists_ = false;  // renamed, not committed: unlinked on a refused enqueue
+  bool created_l1_ = false;
+  bool created_l2_ = false;
+  bool mkdir_tried_ = false;
+  uint32_t parent_syncs_ = 0;
+  char name_[33] = {};     // "<32 hex>": temp and final file name
+  char l1_[3] = {};        // "<xx>"
+  char l2_[6] = {};        // "<xx>/<yy>"
+  char unlink_path_[64] = {};  // path of the file being unlinked on failure
+
+  // Staging.
+  std::array<Chunk, kMaxChunks> chunks_{};
+  uint32_t max_chunks_ = 4;
+  uint32_t held_ = 0;     // chunks with a buffer
+  int fill_ = -1;         // chunk being filled
+  uint64_t total_ = 0;    // bytes taken
+  uint64_t staged_off_ = 0;  // file offset of the next chunk
+  uint32_t writes_in_flight_ = 0;
+  uint32_t ops_in_flight_ = 0;
+
+  // Hashes.
+  EVP_MD_CTX* md5_ = nullptr;
+  XXH3_state_t* xxh_ = nullptr;
+
+  // Flow and completion.
+  WriteReadyCallback ready_cb_ = nullptr;
+  void* ready_ctx_ = nullptr;
+  bool want_ready_ = false;
+  PutCallback done_cb_ = nullptr;
+  void* done_ctx_ = nullptr;
+  bool finishing_ = false;
+  bool aborted_ = false;
+  bool failed_ = false;
+  bool done_called_ = false;
+  bool kick_pending_ = false;
+  Status error_;
+  PutResult result_;
+
+  // Commit (fields below the line are the commit thread's while commit_outstanding_).
+  bool commit_outstanding_ = false;
+  CommitRequest commit_;
+  CommitMsg msg_;
+  const rocksdb::Snapshot* snapshot_ = nullptr;
+  Status commit_status_;
+  std::string old_value_;
+  ObjectRecord old_rec_;
+  bool has_old_ = false;
+  FileId old_file_;
+  uint32_t old_dir_ = 0;
+};
+
+/// Where a GET's data goes.
+struct ReadHandler {
+  /// The next piece of the range, in order. `data` stays valid until the caller calls
+  /// reader->More() (which asks for the next piece) or reader->Cancel(). Never empty.
+  void (*on_data)(void* ctx, ObjectReader* reader, std::string_view data) = nullptr;
+  /// The read ended: OK after the last piece was handed out and released with More() (a full
+  /// read's XXH3 matched); Corruption (hash mismatch, truncated file); NotFound when the data
+  /// file is gone before it was opened — the record was replaced: look it up again and retry;
+  /// IoError. The reader is gone after this.
+  void (*on_done)(void* ctx, Status status) = nullptr;
+};
+
+/// One GET in progress. Obtained from ObjectIo::BeginGet.
+class ObjectReader final : public OpOwner {
+ public:
+  /// Releases the piece last handed to on_data; the next one (or on_done) follows, never
+  /// inside this call.
+  void More() noexcept;
+  /// Stops the read: no callback runs any more; buffers and the fd are released once in-flight
+  /// reads complete.
+  void Cancel() noexcept;
+
+  explicit ObjectReader(ObjectIo* io);
+  ~ObjectReader() override;
+  ObjectReader(const ObjectReader&) = delete;
+  ObjectReader& operator=(const ObjectReader&) = delete;
+
+  void OnOp(uint8_t kind, uint32_t arg, int res) noexcept override;
+
+ private:
+  friend class ObjectIo;
+  enum class SlotState : uint8_t { kFree, kReading, kReady, kHeld };
+  struct Slot {
+    uint8_t* buf = nullptr;
+    uint64_t off = 0;
+    uint32_t want = 0;
+    uint32_t got = 0;
+    SlotState state = SlotState::kFree;
+  };
+  static constexpr uint32_t kMaxSlots = 8;
+
+  void IssueReads() noexcept;
+  void Step() noexcept;
+  void Fail(Status st) noexcept;
+  void Settle() noexcept;
+  void Schedule() noexcept;
+  static void StepFn(void* self);
+
+  ObjectIo* io_;
+  bool active_ = false;
+  bool inline_ = false;
+  std::string inline_copy_;
+  uint64_t begin_ = 0;
+  uint64_t end_ = 0;
+  bool full_ = false;
+  Hash128 expect_;
+  FileId file_;
+  uint32_t dir_ = 0;
+  bool opening_ = false;
+  int fd_ = -1;
+  char path_[64] = {};
+  std::array<Slot, kMaxSlots> slots_{};
+  uint32_t depth_ = 2;
+  int held_ = -1;
+  uint64_t next_read_ = 0;
+  uint64_t next_deliver_ = 0;
+  uint32_t ops_in_flight_ = 0;
+  bool cancelled_ = false;
+  bool failed_ = false;
+  bool done_called_ = false;
+  bool step_pending_ = false;
+  Status status_;
+  ReadHandler handler_;
+  void* ctx_ = nullptr;
+  XXH3_state_t* xxh_ = nullptr;
+};
+
+/// The object data path of one shard. Create it on the shard's thread (in Shard::Start's
+/// setup), call Init(), and keep it until the shard's loop has ended.
+class ObjectIo {
+ public:
+  ObjectIo(core::Shard& shard, NodeStore& node, ObjectIoOptions options = {});
+  ~ObjectIo();
+  ObjectIo(const ObjectIo&) = delete;
+  ObjectIo& operator=(const ObjectIo&) = delete;
+
+  /// Opens the data dirs (creating objects/ and tmp/ in each), registers the Op::kFile handler
+  /// and a stop hook with the shard. Blocking: start-up, on the shard's thread.
+  [[nodiscard]] Status Init();
+
+  /// A writer for bucket/key. ResourceExhausted if the chunk buffers cannot be allocated;
+  /// Cancelled once the shard is stopping.
+  [[nodiscard]] Result<ObjectWriter*> BeginPut(BucketId bucket, std::string_view key) noexcept;
+
+  /// Starts reading [offset, offset + length) of the object `record` describes (length is
+  /// clipped to the object; UINT64_MAX: to the end). The record (and the buffer it borrows
+  /// from) needs to live only during this call. A read of the whole object verifies XXH3-128.
+  /// InvalidArgument if offset > size; Corruption if the record names an unknown data dir.
+  [[nodiscard]] Result<ObjectReader*> BeginGet(const ObjectRecord& record, uint64_t offset,
+                                               uint64_t length, ReadHandler handler,
+                                               void* ctx) noexcept;
+
+  /// Deletes the object's record through the CommitQueue; its data file (if any) is unlinked
+  /// after the grace period. OK: `cb` runs later on this shard. An error (queue full, stopping):
+  /// nothing happened and `cb` will not run.
+  [[nodiscard]] Status Delete(BucketId bucket, std::string_view key, DeleteCallback cb,
+                              void* ctx) noexcept;
+
+  const ObjectIoStats& stats() const noexcept { return stats_; }
+  const ObjectIoOptions& options() const noexcept { return options_; }
+  /// Ring ops in flight, commits outstanding and files waiting for their grace period.
+  uint32_t ops_in_flight() const noexcept { return slots_in_use_; }
+  uint32_t commits_outstanding() const noexcept { return commits_outstanding_; }
+  std::size_t garbage_pending() const noexcept { return garbage_.size(); }
+  /// Nothing in flight, nothing waiting: the shard may stop.
+  bool Drained() const noexcept {
+    return slots_in_use_ == 0 && commits_outstanding_ == 0 && garbage_.empty() &&
+           unlinks_in_flight_ == 0;
+  }
+  /// Unlinks every file waiting for its grace period now (shutdown, tests).
+  void FlushGarbage() noexcept;
+
+ private:
+  friend class ObjectWriter;
+  friend class ObjectReader;
+  struct DirFds {
+    int root = -1;
+    int objects = -1;
+    int tmp = -1;
+  };
+  struct OpSlot {
+    OpOwner* owner = nullptr;
+    uint32_t gen = 0;
+    uint32_t arg = 0;
+    uint32_t next_free = 0;
+    uint8_t kind = 0;
+  };
+  struct Garbage {
+    int64_t due_ms = 0;
+    uint32_t dir = 0;
+    FileId file;
+  };
+  class UnlinkOp final : public OpOwner {
+   public:
+    explicit UnlinkOp(ObjectIo* io) : io_(io) {}
+    void OnOp(uint8_t kind, uint32_t arg, int res) noexcept override;
+    ObjectIo* io_;
+    char path_[64] = {};
+  };
+  struct DeleteOp {
+    explicit DeleteOp(ObjectIo* io, const MetaDb& db) : io_(io), commit(db) {}
+    struct Msg : core::Message {
+      DeleteOp* op = nullptr;
+    };
+    ObjectIo* io_;
+    CommitRequest commit;
+    Msg msg;
+    std::string key_buf;
+    DeleteCallback cb = nullptr;
+    void* ctx = nullptr;
+    // Commit thread's while in the queue.
+    const rocksdb::Snapshot* snapshot = nullptr;
+    Status status;
+    std::string old_value;
+    ObjectRecord old_rec;
+    bool existed = false;
+    bool has_old = false;
+    FileId old_file;
+    uint32_t old_dir = 0;
+  };
+  struct SweepTimer : core::Timer {
+    ObjectIo* io = nullptr;
+  };
+
+  // Ring ops: an SQE whose user_data names a fresh slot for (owner, kind, arg).
+  io_uring_sqe* Sqe() noexcept { return shard_.ring().Sqe(); }
+  void Track(io_uring_sqe* sqe, OpOwner* owner, uint8_t kind, uint32_t arg) noexcept;
+  static void OnCompletion(void* ctx, io_uring_cqe* cqe);
+
+  uint8_t* GetBuffer() noexcept;
+  void PutBuffer(uint8_t* buf) noexcept;
+  void ReleaseWriter(ObjectWriter* w) noexcept;
+  void ReleaseReader(ObjectReader* r) noexcept;
+
+  // Replaced data files.
+  void AddGarbage(uint32_t dir, const FileId& file) noexcept;
+  void Sweep(bool force) noexcept;
+  void UnlinkNow(uint32_t dir, const FileId& file) noexcept;
+  void ArmSweep() noexcept;
+  static void OnSweep(core::Timer* t);
+  void ReaderOpening(const FileId& file, int delta) noexcept;
+  bool HasOpeningReader(const FileId& file) const noexcept;
+
+  static void DeleteCommitted(void* ctx, Status st);
+  static void OnDeleteMsg(core::Shard& shard, core::Message* m);
+  static void OnStop(void* self);
+  static bool IsDrained(void* self);
+
+  core::Shard& shard_;
+  NodeStore& node_;
+  ObjectIoOptions options_;
+  std::vector<DirFds> dirs_;
+  EVP_MD* md5_md_ = nullptr;
+  bool stopping_ = false;
+
+  std::vector<OpSlot> slots_;
+  uint32_t free_slot_ = UINT32_MAX;
+  uint32_t slots_in_use_ = 0;
+  uint32_t commits_outstanding_ = 0;
+
+  std::vector<uint8_t*> free_buffers_;
+  std::vector<std::unique_ptr<ObjectWriter>> writers_;
+  std::vector<ObjectWriter*> free_writers_;
+  std::vector<std::unique_ptr<ObjectReader>> readers_;
+  std::vector<ObjectReader*> free_readers_;
+  std::vector<std::unique_ptr<DeleteOp>> deletes_;
+  std::vector<DeleteOp*> free_deletes_;
+  std::vector<std::unique_ptr<UnlinkOp>> unlinks_;
+  std::vector<UnlinkOp*> free_unlinks_;
+  uint32_t unlinks_in_flight_ = 0;
+
+  std::deque<Garbage> garbage_;
+  std::vector<std::pair<FileId, uint32_t>> opening_;  // readers opening a file (tiny)
+  core::TimerList sweep_list_;
+  SweepTimer sweep_timer_;
+
+  ObjectIoStats stats_;
+};
+
+}  // namespace mamute::store

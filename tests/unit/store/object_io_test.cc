@@ -1,0 +1,678 @@
+#include "store/object_io.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "shard_fixture.h"
+#include "store/fsck.h"
+#include "store/keys.h"
+#include "store/records.h"
+#include "util/encoding.h"
+
+namespace mamute::store {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::Latch;
+
+constexpr BucketId kBucket = 7;
+
+std::string RandomBytes(std::size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) {
+    c = static_cast<char>(rng());
+  }
+  return s;
+}
+
+std::string Md5Hex(std::string_view data) {
+  unsigned char md[16];
+  unsigned int len = 0;
+  EXPECT_EQ(EVP_Digest(data.data(), data.size(), md, &len, EVP_md5(), nullptr), 1);
+  return util::HexEncode(md, 16);
+}
+
+// Regular files under `dir` (recursively); empty when it does not exist.
+std::vector<std::string> FilesUnder(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) {
+    return out;
+  }
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (it->is_regular_file()) {
+      out.push_back(it->path().string());
+    }
+  }
+  return out;
+}
+
+// A PUT driven on the shard: appends `data` in pieces of the given sizes (cycled), honouring
+// backpressure, then finishes.
+struct PutJob {
+  ObjectIo* io = nullptr;
+  std::string key;
+  std::string data;
+  std::vector<std::size_t> pieces{65536};
+  const uint8_t* expected_md5 = nullptr;
+  bool abort_at_end = false;  // Abort() instead of Finish()
+
+  ObjectWriter* w = nullptr;
+  std::size_t off = 0;
+  std::size_t piece = 0;
+  int waits = 0;  // times the window was full (backpressure)
+  Status status;
+  PutResult result;
+  Latch done;
+
+  void Start() {  // on the shard
+    auto r = io->BeginPut(kBucket, key);
+    if (!r) {
+      status = r.error();
+      done.Set();
+      return;
+    }
+    w = *r;
+    Pump();
+  }
+  void Pump() {
+    while (off < data.size()) {
+      const std::size_t n = std::min(pieces[piece % pieces.size()], data.size() - off);
+      auto taken = w->Append(std::string_view(data).substr(off, n), &PutJob::OnReady, this);
+      if (!taken) {
+        status = taken.error();
+        w->Abort();
+        done.Set();
+        return;
+      }
+      off += *taken;
+      if (*taken < n) {
+        ++waits;
+        return;  // window full: OnReady continues
+      }
+      ++piece;
+    }
+    if (abort_at_end) {
+      w->Abort();
+      status = Status::Cancelled("aborted by the test");
+      done.Set();
+      return;
+    }
+    ObjectRecord meta;
+    meta.headers.content_type = "application/octet-stream";
+    w->Finish(meta, expected_md5, &PutJob::OnDone, this);
+  }
+  static void OnReady(void* ctx, Status st) {
+    auto* j = static_cast<PutJob*>(ctx);
+    if (!st.ok()) {
+      j->status = std::move(st);
+      j->w->Abort();
+      j->done.Set();
+      return;
+    }
+    j->Pump();
+  }
+  static void OnDone(void* ctx, Status st, const PutResult& r) {
+    auto* j = static_cast<PutJob*>(ctx);
+    j->status = std::move(st);
+    j->result = r;
+    j->done.Set();
+  }
+};
+
+// A GET driven on the shard; with hold_first it keeps the first piece until Resume().
+struct GetJob {
+  bool hold_first = false;
+  std::string out;
+  int pieces = 0;
+  ObjectReader* held = nullptr;
+  Status status;
+  Latch first;
+  Latch done;
+
+  static void OnData(void* ctx, ObjectReader* r, std::string_view d) {
+    auto* j = static_cast<GetJob*>(ctx);
+    EXPECT_FALSE(d.empty());
+    j->out.append(d);
+    if (j->pieces++ == 0 && j->hold_first) {
+      j->held = r;
+      j->first.Set();
+      return;
+    }
+    r->More();
+  }
+  static void OnDone(void* ctx, Status st) {
+    auto* j = static_cast<GetJob*>(ctx);
+    j->status = std::move(st);
+    j->done.Set();
+  }
+};
+
+struct DeleteJob {
+  Status status;
+  bool existed = false;
+  Latch done;
+  static void OnDone(void* ctx, Status st, bool existed) {
+    auto* j = static_cast<DeleteJob*>(ctx);
+    j->status = std::move(st);
+    j->existed = existed;
+    j->done.Set();
+  }
+};
+
+class ObjectIoTest : public testing::ShardFixture {
+ protected:
+  Status Put(const std::string& key, const std::string& data, PutResult* result = nullptr,
+             std::vector<std::size_t> pieces = {65536}, int* waits = nullptr) {
+    PutJob job;
+    job.io = io_.get();
+    job.key = key;
+    job.data = data;
+    job.pieces = std::move(pieces);
+    RunOnShard([&] { job.Start(); });
+    EXPECT_TRUE(job.done.Wait());
+    if (result != nullptr) {
+      *result = job.result;
+    }
+    if (waits != nullptr) {
+      *waits = job.waits;
+    }
+    return job.status;
+  }
+
+  // Reads the record from RocksDB (test thread), then streams it on the shard.
+  Status Get(const std::string& key, std::string* out, uint64_t offset = 0,
+             uint64_t length = UINT64_MAX) {
+    std::string value;
+    Status st = node_->db->Get(Cf::kObjects, ObjectKey(kBucket, key), &value);
+    if (!st.ok()) {
+      return st;
+    }
+    ObjectRecord rec;
+    st = DecodeObject(value, &rec);
+    if (!st.ok()) {
+      return st;
+    }
+    GetJob job;
+    Status begin;
+    RunOnShard([&] {
+      auto r = io_->BeginGet(rec, offset, length, ReadHandler{&GetJob::OnData, &GetJob::OnDone},
+                             &job);
+      if (!r) {
+        begin = r.error();
+        job.done.Set();
+      }
+    });
+    EXPECT_TRUE(job.done.Wait());
+    if (!begin.ok()) {
+      return begin;
+    }
+    *out = std::move(job.out);
+    return job.status;
+  }
+
+  Status Delete(const std::string& key, bool* existed) {
+    DeleteJob job;
+    Status begin;
+    RunOnShard([&] {
+      begin = io_->Delete(kBucket, key, &DeleteJob::OnDone, &job);
+      if (!begin.ok()) {
+        job.done.Set();
+      }
+    });
+    EXPECT_TRUE(job.done.Wait());
+    if (!begin.ok()) {
+      return begin;
+    }
+    *existed = job.existed;
+    return job.status;
+  }
+
+  Result<ObjectRecord> Record(const std::string& key, std::string* value) {
+    Status st = node_->db->Get(Cf::kObjects, ObjectKey(kBucket, key), value);
+    if (!st.ok()) {
+      return Err(st);
+    }
+    ObjectRecord rec;
+    st = DecodeObject(*value, &rec);
+    if (!st.ok()) {
+      return Err(st);
+    }
+    return rec;
+  }
+
+  std::string DataPath(const PutResult& r, std::size_t dir = 0) const {
+    return data_dirs_[dir] + "/" + DataFileRelPath(r.file);
+  }
+  std::string TmpDir(std::size_t dir = 0) const { return data_dirs_[dir] + "/tmp"; }
+  std::string ObjectsDir(std::size_t dir = 0) const { return data_dirs_[dir] + "/objects"; }
+};
+
+TEST_F(ObjectIoTest, SmallObjectIsInline) {
+  PutResult r;
+  ASSERT_TRUE(Put("small", "hello", &r).ok());
+  EXPECT_EQ(r.location, LocationKind::kInline);
+  EXPECT_EQ(r.size, 5u);
+  EXPECT_EQ(r.EtagHex(), "5d41402abc4b2a76b9719d911017c592");
+  EXPECT_TRUE(FilesUnder(ObjectsDir()).empty());
+  EXPECT_TRUE(FilesUnder(TmpDir()).empty());
+
+  std::string value;
+  auto rec = Record("small", &value);
+  ASSERT_TRUE(rec.has_value()) << rec.error().ToString();
+  EXPECT_EQ(rec->location.kind, LocationKind::kInline);
+  EXPECT_EQ(rec->location.inline_data, "hello");
+  EXPECT_EQ(rec->headers.content_type, "application/octet-stream");
+  EXPECT_EQ(rec->xxh3, r.xxh3);
+
+  std::string got;
+  ASSERT_TRUE(Get("small", &got).ok());
+  EXPECT_EQ(got, "hello");
+  EXPECT_EQ(io_->stats().puts_inline.load(), 1u);
+}
+
+TEST_F(ObjectIoTest, EmptyAndThresholdSizedObjects) {
+  const std::size_t t = options_.inline_threshold;
+  const struct {
+    std::size_t size;
+    LocationKind where;
+  } cases[] = {{0, LocationKind::kInline},
+               {1, LocationKind::kInline},
+               {t, LocationKind::kInline},
+               {t + 1, LocationKind::kFile},
+               {options_.chunk_bytes, LocationKind::kFile},
+               {options_.chunk_bytes + 1, LocationKind::kFile}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.size);
+    const std::string data = RandomBytes(c.size, static_cast<uint32_t>(c.size));
+    PutResult r;
+    ASSERT_TRUE(Put("k" + std::to_string(c.size), data, &r).ok());
+    EXPECT_EQ(r.location, c.where);
+    EXPECT_EQ(r.EtagHex(), Md5Hex(data));
+    std::string got;
+    ASSERT_TRUE(Get("k" + std::to_string(c.size), &got).ok());
+    EXPECT_EQ(got, data);
+  }
+}
+
+TEST_F(ObjectIoTest, LargeObjectOddAppendsByteExact) {
+  const std::string data = RandomBytes((5u << 20) + 123, 42);
+  PutResult r;
+  int waits = 0;
+  ASSERT_TRUE(Put("big", data, &r, {1, 7, 4093, 65537, 131071, 333333, 1u << 20}, &waits).ok());
+  EXPECT_GT(waits, 0);  // 1 MiB pieces against a 1 MiB window: Append pushed back
+  EXPECT_EQ(r.location, LocationKind::kFile);
+  EXPECT_EQ(r.size, data.size());
+  EXPECT_EQ(r.EtagHex(), Md5Hex(data));
+  const XXH128_hash_t h = XXH3_128bits(data.data(), data.size());
+  EXPECT_EQ(r.xxh3, (Hash128{h.low64, h.high64}));
+  EXPECT_EQ(fs::file_size(DataPath(r)), data.size());
+  EXPECT_TRUE(FilesUnder(TmpDir()).empty());
+
+  std::string got;
+  ASSERT_TRUE(Get("big", &got).ok());
+  ASSERT_EQ(got.size(), data.size());
+  EXPECT_TRUE(got == data);
+  EXPECT_EQ(io_->stats().gets.load(), 1u);
+  EXPECT_EQ(io_->stats().bytes_read.load(), data.size());
+}
+
+TEST_F(ObjectIoTest, RangeReads) {
+  const std::string big = RandomBytes((1u << 20) + 5, 1);
+  const std::string small = RandomBytes(1000, 2);
+  ASSERT_TRUE(Put("big", big).ok());
+  ASSERT_TRUE(Put("small", small).ok());
+  const uint64_t chunk = options_.chunk_bytes;
+  const struct {
+    const char* key;
+    uint64_t offset;
+    uint64_t length;
+  } cases[] = {
+      {"big", 0, 1},           {"big", 0, big.size()},          {"big", big.size() - 1, 1},
+      {"big", 100, 300000},    {"big", chunk - 1, 2},           {"big", chunk, chunk},
+      {"big", big.size(), 0},  {"big", big.size(), 10},         {"big", 10, UINT64_MAX},
+      {"big", 5, big.size()},  {"small", 0, 1},                 {"small", 999, 1},
+      {"small", 10, 20},       {"small", 1000, 5},              {"small", 1, UINT64_MAX},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(std::string(c.key) + " @" + std::to_string(c.offset) + "+" +
+                 std::to_string(c.length));
+    const std::string& src = std::string_view(c.key) == "big" ? big : small;
+    const std::string want = src.substr(c.offset, std::min<uint64_t>(c.length, src.size()));
+    std::string got;
+    ASSERT_TRUE(Get(c.key, &got, c.offset, c.length).ok());
+    EXPECT_TRUE(got == want) << got.size() << " vs " << want.size();
+  }
+  std::string got;
+  EXPECT_EQ(Get("big", &got, big.size() + 1, 1).code(), Code::kInvalidArgument);
+}
+
+TEST_F(ObjectIoTest, OverwriteWhileReadingKeepsOldVersion) {
+  const std::string old_data = RandomBytes(2u << 20, 3);
+  const std::string new_data = RandomBytes(3u << 20, 4);
+  PutResult old_r;
+  ASSERT_TRUE(Put("k", old_data, &old_r).ok());
+
+  std::string value;
+  auto rec = Record("k", &value);
+  ASSERT_TRUE(rec.has_value());
+  GetJob job;
+  job.hold_first = true;
+  RunOnShard([&] {
+    auto r = io_->BeginGet(*rec, 0, UINT64_MAX, ReadHandler{&GetJob::OnData, &GetJob::OnDone},
+                           &job);
+    ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  });
+  ASSERT_TRUE(job.first.Wait());
+
+  PutResult new_r;
+  ASSERT_TRUE(Put("k", new_data, &new_r).ok());
+  EXPECT_NE(new_r.file, old_r.file);
+  // Grace 0: the old file goes right after the commit; the reader keeps its open inode.
+  EXPECT_TRUE(WaitFor([&] { return !fs::exists(DataPath(old_r)); }));
+
+  RunOnShard([&] { job.held->More(); });
+  ASSERT_TRUE(job.done.Wait());
+  ASSERT_TRUE(job.status.ok()) << job.status.ToString();
+  EXPECT_TRUE(job.out == old_data);
+  EXPECT_GT(job.pieces, 1);
+
+  std::string got;
+  ASSERT_TRUE(Get("k", &got).ok());
+  EXPECT_TRUE(got == new_data);
+  EXPECT_EQ(io_->stats().files_unlinked.load(), 1u);
+
+  // A reader holding the stale record (looked up before the overwrite) gets NotFound: retry.
+  GetJob stale;
+  std::string stale_value;
+  ObjectRecord stale_rec = *rec;
+  RunOnShard([&] {
+    auto r = io_->BeginGet(stale_rec, 0, UINT64_MAX,
+                           ReadHandler{&GetJob::OnData, &GetJob::OnDone}, &stale);
+    ASSERT_TRUE(r.has_value());
+  });
+  ASSERT_TRUE(stale.done.Wait());
+  EXPECT_EQ(stale.status.code(), Code::kNotFound);
+}
+
+TEST_F(ObjectIoTest, OverwriteDefersUnlinkByGracePeriod) {
+  ObjectIoOptions o = options_;
+  o.unlink_grace_ms = 400;
+  Restart(o);
+  PutResult a;
+  ASSERT_TRUE(Put("k", RandomBytes(100000, 5), &a).ok());
+  ASSERT_TRUE(Put("k", RandomBytes(100000, 6)).ok());
+  EXPECT_TRUE(fs::exists(DataPath(a)));  // still inside the grace period
+  std::size_t pending = 0;
+  RunOnShard([&] { pending = io_->garbage_pending(); });
+  EXPECT_EQ(pending, 1u);
+  EXPECT_TRUE(WaitFor([&] { return !fs::exists(DataPath(a)); }));
+  // Inline → file → inline: only file versions leave garbage.
+  ASSERT_TRUE(Put("k", "tiny").ok());
+  EXPECT_TRUE(WaitDrained());
+  EXPECT_TRUE(FilesUnder(ObjectsDir()).empty());
+}
+
+TEST_F(ObjectIoTest, Delete) {
+  PutResult r;
+  ASSERT_TRUE(Put("file", RandomBytes(300000, 7), &r).ok());
+  ASSERT_TRUE(Put("inline", "abc").ok());
+  bool existed = false;
+  ASSERT_TRUE(Delete("file", &existed).ok());
+  EXPECT_TRUE(existed);
+  std::string value;
+  EXPECT_EQ(Record("file", &value).error().code(), Code::kNotFound);
+  EXPECT_TRUE(WaitFor([&] { return !fs::exists(DataPath(r)); }));
+  ASSERT_TRUE(Delete("file", &existed).ok());
+  EXPECT_FALSE(existed);
+  ASSERT_TRUE(Delete("inline", &existed).ok());
+  EXPECT_TRUE(existed);
+  EXPECT_EQ(Record("inline", &value).error().code(), Code::kNotFound);
+  EXPECT_EQ(io_->stats().deletes.load(), 2u);
+}
+
+TEST_F(ObjectIoTest, CorruptionDetectedOnFullRead) {
+  const std::string data = RandomBytes(1u << 20, 8);
+  PutResult r;
+  ASSERT_TRUE(Put("k", data, &r).ok());
+  {
+    const int fd = ::open(DataPath(r).c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0);
+    const char flipped = static_cast<char>(data[500000] ^ 0x01);
+    ASSERT_EQ(::pwrite(fd, &flipped, 1, 500000), 1);
+    ::close(fd);
+  }
+  std::string got;
+  EXPECT_EQ(Get("k", &got).code(), Code::kCorruption);
+  EXPECT_EQ(io_->stats().corruption.load(), 1u);
+  // Range reads are not verified (there is no per-range hash).
+  ASSERT_TRUE(Get("k", &got, 0, 1000).ok());
+  EXPECT_TRUE(got == data.substr(0, 1000));
+
+  // A truncated file is corruption too.
+  fs::resize_file(DataPath(r), data.size() / 2);
+  EXPECT_EQ(Get("k", &got).code(), Code::kCorruption);
+  EXPECT_EQ(io_->stats().corruption.load(), 2u);
+  EXPECT_EQ(io_->stats().get_failures.load(), 2u);
+}
+
+TEST_F(ObjectIoTest, AbortLeavesNothing) {
+  const struct {
+    std::size_t size;
+  } cases[] = {{100}, {600000}, {3u << 20}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.size);
+    PutJob job;
+    job.io = io_.get();
+    job.key = "aborted";
+    job.data = RandomBytes(c.size, 9);
+    job.abort_at_end = true;
+    RunOnShard([&] { job.Start(); });
+    ASSERT_TRUE(job.done.Wait());
+    EXPECT_TRUE(WaitDrained());
+    EXPECT_TRUE(FilesUnder(TmpDir()).empty());
+    EXPECT_TRUE(FilesUnder(ObjectsDir()).empty());
+    std::string value;
+    EXPECT_EQ(Record("aborted", &value).error().code(), Code::kNotFound);
+  }
+  EXPECT_EQ(io_->stats().aborts.load(), 3u);
+  EXPECT_EQ(io_->stats().puts.load(), 0u);
+}
+
+TEST_F(ObjectIoTest, ContentMd5MismatchCommitsNothing) {
+  const uint8_t wrong[16] = {1, 2, 3};
+  for (std::size_t size : {std::size_t{10}, std::size_t{500000}}) {
+    PutJob job;
+    job.io = io_.get();
+    job.key = "bad";
+    job.data = RandomBytes(size, 10);
+    job.expected_md5 = wrong;
+    RunOnShard([&] { job.Start(); });
+    ASSERT_TRUE(job.done.Wait());
+    EXPECT_EQ(job.status.code(), Code::kInvalidArgument);
+    EXPECT_TRUE(WaitDrained());
+    EXPECT_TRUE(FilesUnder(TmpDir()).empty());
+    EXPECT_TRUE(FilesUnder(ObjectsDir()).empty());
+  }
+  std::string value;
+  EXPECT_EQ(Record("bad", &value).error().code(), Code::kNotFound);
+}
+
+TEST_F(ObjectIoTest, ConcurrentPutsShareSyncs) {
+  constexpr int kN = 64;
+  const CommitQueueStats before = node_->commits->stats();
+  std::deque<PutJob> jobs;
+  for (int i = 0; i < kN; ++i) {
+    PutJob& j = jobs.emplace_back();
+    j.io = io_.get();
+    j.key = "c/" + std::to_string(i);
+    j.data = RandomBytes(i % 2 == 0 ? 1000 + i : 100000 + i, 100 + i);
+  }
+  RunOnShard([&] {
+    for (PutJob& j : jobs) {
+      j.Start();
+    }
+  });
+  for (PutJob& j : jobs) {
+    ASSERT_TRUE(j.done.Wait());
+    ASSERT_TRUE(j.status.ok()) << j.status.ToString();
+  }
+  // The queue counts a group's requests after running their callbacks: wait for it.
+  EXPECT_TRUE(WaitFor(
+      [&] { return node_->commits->stats().requests - before.requests == uint64_t{kN}; }));
+  const CommitQueueStats after = node_->commits->stats();
+  EXPECT_LT(after.syncs - before.syncs, static_cast<uint64_t>(kN));
+  for (PutJob& j : jobs) {
+    std::string got;
+    ASSERT_TRUE(Get(j.key, &got).ok());
+    EXPECT_TRUE(got == j.data) << j.key;
+  }
+  EXPECT_EQ(io_->stats().puts.load(), static_cast<uint64_t>(kN));
+}
+
+TEST_F(ObjectIoTest, ReopenReadsBackAcknowledgedWrites) {
+  std::vector<std::pair<std::string, std::string>> objects = {
+      {"a", "inline bytes"}, {"b", RandomBytes(700000, 11)}, {"c/d", RandomBytes(20000, 12)}};
+  for (const auto& [k, v] : objects) {
+    ASSERT_TRUE(Put(k, v).ok());
+  }
+  Restart(options_);
+  for (const auto& [k, v] : objects) {
+    std::string got;
+    ASSERT_TRUE(Get(k, &got).ok()) << k;
+    EXPECT_TRUE(got == v) << k;
+  }
+}
+
+TEST_F(ObjectIoTest, FsckCleanAfterNormalRunFindsLeftoverTemp) {
+  ASSERT_TRUE(Put("x", RandomBytes(400000, 13)).ok());
+  ASSERT_TRUE(Put("x", RandomBytes(500000, 14)).ok());  // overwrite: old file unlinked
+  ASSERT_TRUE(Put("y", "small").ok());
+  ASSERT_TRUE(Put("z", RandomBytes(300000, 15)).ok());
+  bool existed = false;
+  ASSERT_TRUE(Delete("z", &existed).ok());
+  ASSERT_TRUE(WaitDrained());
+
+  FsckOptions fo;
+  fo.data_dirs = data_dirs_;
+  auto report = Fsck(*node_->db, fo);
+  ASSERT_TRUE(report.has_value()) << report.error().ToString();
+  EXPECT_TRUE(report->clean()) << report->orphan_files.size() << " orphans, "
+                               << report->temp_files.size() << " temps, "
+                               << report->missing.size() << " missing";
+  EXPECT_EQ(report->objects_checked, 2u);
+
+  // A write that crashed between create and rename leaves its temp file behind.
+  const std::string temp = TmpDir() + "/" + FileId::Generate().ToHex();
+  {
+    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::write(fd, "partial", 7), 7);
+    ::close(fd);
+  }
+  report = Fsck(*node_->db, fo);
+  ASSERT_TRUE(report.has_value());
+  ASSERT_EQ(report->temp_files.size(), 1u);
+  EXPECT_EQ(report->temp_files[0], temp);
+  fo.repair = true;
+  report = Fsck(*node_->db, fo);
+  ASSERT_TRUE(report.has_value());
+  EXPECT_EQ(report->removed, 1u);
+  EXPECT_FALSE(fs::exists(temp));
+}
+
+// ENOSPC: a 1 MiB tmpfs as a second data dir when we may mount (root); otherwise
+// RLIMIT_FSIZE provokes EFBIG as a stand-in for the same failure path (no NoSpace code then).
+TEST_F(ObjectIoTest, DiskFullFailsCleanly) {
+  const std::string small_dir = dir_.path() + "/small";
+  ASSERT_TRUE(fs::create_directory(small_dir));
+  bool mounted = false;
+  if (::geteuid() == 0) {
+    mounted = ::mount("tmpfs", small_dir.c_str(), "tmpfs", 0, "size=1m") == 0;
+  }
+  rlimit old_limit{};
+  bool limited = false;
+  if (!mounted) {
+    ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+    rlimit lim = old_limit;
+    lim.rlim_cur = 1u << 20;
+    if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) {
+      GTEST_SKIP() << "neither a tmpfs mount nor RLIMIT_FSIZE is available";
+    }
+    ::signal(SIGXFSZ, SIG_IGN);
+    limited = true;
+  }
+  ObjectIoOptions o = options_;
+  o.write_dir = 1;
+  Stop();
+  data_dirs_ = {dir_.path(), small_dir};
+  options_ = o;
+  Start();
+
+  PutResult r;
+  Status st = Put("full", RandomBytes(3u << 20, 16), &r);
+  EXPECT_FALSE(st.ok());
+  if (mounted) {
+    EXPECT_EQ(st.code(), Code::kNoSpace) << st.ToString();
+    EXPECT_GE(io_->stats().enospc.load(), 1u);
+  } else {
+    EXPECT_EQ(st.err(), EFBIG) << st.ToString();
+  }
+  EXPECT_TRUE(WaitDrained());
+  EXPECT_TRUE(FilesUnder(small_dir + "/tmp").empty());
+  EXPECT_TRUE(FilesUnder(small_dir + "/objects").empty());
+  std::string value;
+  EXPECT_EQ(Record("full", &value).error().code(), Code::kNotFound);
+
+  // The space was given back: a smaller object fits.
+  const std::string fits = RandomBytes(300000, 17);
+  ASSERT_TRUE(Put("fits", fits, &r).ok());
+  std::string got;
+  ASSERT_TRUE(Get("fits", &got).ok());
+  EXPECT_TRUE(got == fits);
+
+  Stop();
+  if (limited) {
+    ::setrlimit(RLIMIT_FSIZE, &old_limit);
+    ::signal(SIGXFSZ, SIG_DFL);
+  }
+  if (mounted) {
+    ::umount(small_dir.c_str());
+  }
+  data_dirs_ = {dir_.path()};
+  options_.write_dir = 0;
+  Start();
+  EXPECT_TRUE(mounted || limited);
+  if (!mounted) {
+    std::printf("[ NOTE     ] no tmpfs mount: ENOSPC exercised through RLIMIT_FSIZE (EFBIG)\n");
+  }
+}
+
+TEST_F(ObjectIoTest, StaleCompletionIsDropped) {
+  // A completion for a slot that was never issued (or already reused) is counted and ignored.
+  RunOnShard([&] {
+    io_uring_sqe* sqe = core::Shard::Current()->ring().Sqe();
+    io_uring_prep_nop(sqe);
+    io_uring_sqe_set_data64(sqe, core::Handle::Make(core::Op::kFile, 12345, 3));
+  });
+  EXPECT_TRUE(WaitFor([&] { return io_->stats().stale_completions.load() == 1; }));
+}
+
+}  // namespace
+}  // namespace mamute::store
