@@ -26,6 +26,7 @@
 #include "mgmt/service.h"
 #include "s3/service.h"
 #include "store/node.h"
+#include "store/object_io.h"
 #include "util/log.h"
 #include "util/options_parse.h"
 
@@ -265,6 +266,7 @@ int Run(int argc, char** argv) {
   http::MetricsRegistry registry;
   std::vector<std::unique_ptr<core::Shard>> shards;
   std::vector<std::unique_ptr<s3::S3Service>> s3_services(data_cores);
+  std::vector<std::unique_ptr<store::ObjectIo>> object_ios(data_cores);
   std::vector<std::unique_ptr<http::Server>> servers(data_cores + 1);
 
   http::ServerConfig base;
@@ -294,7 +296,9 @@ int Run(int argc, char** argv) {
         [&, i](core::Shard& sh) {
           http::ServerConfig c = base;
           c.listen = opt.s3_listen;
-          s3_services[i]->Attach(sh);
+          object_ios[i] = std::make_unique<store::ObjectIo>(sh, *node, store::ObjectIoOptions{});
+          MAMUTE_RETURN_IF_ERROR(object_ios[i]->Init());
+          s3_services[i]->Attach(sh, object_ios[i].get());
           servers[i] = std::make_unique<http::Server>(&sh, s3_services[i].get(), c);
           return servers[i]->Start();
         },
@@ -333,6 +337,8 @@ int Run(int argc, char** argv) {
     MLOG_ERROR("start-up failed: %s", st.ToString().c_str());
     for (auto& s : shards) s->RequestStop(0);
     for (auto& s : shards) s->Join();
+    servers.clear();
+    object_ios.clear();
     node->Close();
     return 1;
   }
@@ -347,6 +353,7 @@ int Run(int argc, char** argv) {
   for (auto& s : shards) s->RequestStop(opt.shutdown_timeout_ms);
   for (auto& s : shards) s->Join();
   servers.clear();
+  object_ios.clear();
   node->Close();
   MLOG_INFO("stopped");
   return 0;

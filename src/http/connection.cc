@@ -54,8 +54,12 @@ void Connection::Open(int fd, uint32_t gen) noexcept {
   inflight_off_ = 0;
   send_inflight_ = recv_armed_ = close_inflight_ = cancel_sent_ = false;
   recv_paused_ = close_after_send_ = in_pump_ = need_linger_ = expect_body_ = abandon_body_ = false;
+  body_paused_ = streaming_ = ext_in_send_ = false;
+  ext_ = {};
+  ext_off_ = 0;
+  ext_cb_ = nullptr;
   first_request_ = true;
-  held_count_ = 0;
+  held_.clear();
   handler_ = nullptr;
   handler_owned_ = false;
   responded_ = body_done_ = close_after_ = stopping_ = false;
@@ -77,7 +81,7 @@ void Connection::NewRequestId() noexcept { server_->NewRequestId(request_id_); }
 // ------------------------------------------------------------------ receive
 
 void Connection::ArmRecv() noexcept {
-  if (recv_armed_ || fd_ < 0 || stage_ == Stage::kClosing || held_count_ >= kMaxHeld) return;
+  if (recv_armed_ || fd_ < 0 || stage_ == Stage::kClosing || held_.size() >= kMaxHeld) return;
   core::Ring& ring = server_->shard().ring();
   io_uring_sqe* sqe = ring.Sqe();
   if (ring.features().recv_multishot) {
@@ -103,6 +107,7 @@ void Connection::PauseRecv() noexcept {
 bool Connection::CanProcess() const noexcept {
   if (stage_ == Stage::kClosing) return false;
   if (stage_ == Stage::kLinger) return true;  // discards
+  if (body_paused_ && stage_ == Stage::kReadBody) return false;
   return pending_.size() + inflight_.size() < kMaxOutputBacklog;
 }
 
@@ -117,13 +122,13 @@ void Connection::OnRecv(io_uring_cqe* cqe) noexcept {
     bytes_in_ += static_cast<uint64_t>(res);
     if (stage_ == Stage::kClosing || stage_ == Stage::kLinger || close_after_send_) {
       ring.RecycleBuf(bid);  // closing after the response: the rest of the input is discarded
-    } else if (held_count_ > 0 || !CanProcess()) {
-      held_[held_count_++] = Held{bid, static_cast<uint32_t>(res), 0};
-      if (held_count_ >= kMaxHeld) PauseRecv();
+    } else if (held_.size() > 0 || !CanProcess()) {
+      held_.push_back(Held{bid, static_cast<uint32_t>(res), 0});
+      if (held_.size() >= kMaxHeld) PauseRecv();
     } else {
       std::size_t took = Process(data, static_cast<std::size_t>(res));
       if (took < static_cast<std::size_t>(res) && stage_ != Stage::kClosing) {
-        held_[held_count_++] = Held{bid, static_cast<uint32_t>(res), static_cast<uint32_t>(took)};
+        held_.push_back(Held{bid, static_cast<uint32_t>(res), static_cast<uint32_t>(took)});
       } else {
         ring.RecycleBuf(bid);
       }
@@ -143,7 +148,7 @@ void Connection::OnRecv(io_uring_cqe* cqe) noexcept {
     MaybeFinishClose();
     return;
   }
-  if (!recv_armed_ && res != -ENOBUFS && held_count_ < kMaxHeld && !recv_paused_) ArmRecv();
+  if (!recv_armed_ && res != -ENOBUFS && held_.size() < kMaxHeld && !recv_paused_) ArmRecv();
   FlushOut();
 }
 
@@ -155,7 +160,8 @@ std::size_t Connection::Process(const char* data, std::size_t len) noexcept {
   // One buffer may hold the end of a head and the start of its body (or several
   // pipelined requests): keep going while each step makes progress.
   std::size_t took = 0;
-  while (took < len && stage_ != Stage::kClosing && !close_after_send_) {
+  while (took < len && stage_ != Stage::kClosing && !close_after_send_ &&
+         !(body_paused_ && stage_ == Stage::kReadBody)) {
     std::size_t t = ProcessOnce(data + took, len - took);
     if (t == 0) break;
     took += t;
@@ -175,13 +181,13 @@ std::size_t Connection::ProcessOnce(const char* data, std::size_t len) noexcept 
       return len;
     }
     if (abandon_body_) {
-      FinishRequest();  // answered before the body ended: close after the response
+      if (!streaming_) FinishRequest();  // answered before the body ended: close after the response
       return len;
     }
     std::size_t took = out.consumed;
     if (out.state == RequestParser::State::kPaused) {
       // Message complete inside this buffer; what follows is the next request.
-      if (responded_) FinishRequest();
+      if (responded_ && !streaming_) FinishRequest();
       std::size_t rest = len - took;
       std::size_t room = in_cap_ - in_end_;
       std::size_t n = rest < room ? rest : room;
@@ -231,12 +237,12 @@ void Connection::Pump() noexcept {
     }
     if (abandon_body_) {
       in_start_ = in_end_;
-      FinishRequest();  // answered before the body ended: close after the response
+      if (!streaming_) FinishRequest();  // answered before the body ended: close after the response
       break;
     }
     if (out.state == RequestParser::State::kOk) break;  // need more bytes
     // Paused at message end.
-    if (responded_) FinishRequest();
+    if (responded_ && !streaming_) FinishRequest();
   }
   // In kReadBody with in_ consumed, the body continues from the provided buffers;
   // the head views stay valid because nothing is written over in_ until the request ends.
@@ -259,6 +265,8 @@ bool Connection::OnHead(RequestHead& head) {
   body_done_ = false;
   expect_body_ = parser_.head().HasBody();
   abandon_body_ = false;
+  body_paused_ = false;
+  streaming_ = false;
   close_after_ = false;
   status_ = 0;
   Route r = server_->service().Dispatch(*this);
@@ -305,39 +313,96 @@ void Connection::Respond(int status, const OutHeader* headers, std::size_t heade
     close_after_ = true;
     server_->metrics().unconsumed_body_closes.fetch_add(1, std::memory_order_relaxed);
   }
-  bool close = close_after_ || !h.keep_alive || stopping_ || server_->stopping();
   std::size_t before = pending_.size();
+  bool no_body = h.method == Method::kHead || status == 204 || status == 304;
+  uint64_t length = head_length >= 0 && h.method == Method::kHead ? static_cast<uint64_t>(head_length)
+                                                                  : static_cast<uint64_t>(body.size());
+  WriteHead(status, headers, header_count, length, status != 204 && status != 304);
+  if (!no_body) pending_.append(body);
+  bytes_out_ += pending_.size() - before;
+  LogAndCount();
+  if (!in_pump_) Kick();
+}
+
+void Connection::WriteHead(int status, const OutHeader* headers, std::size_t header_count, uint64_t content_length,
+                           bool has_body_length) {
+  const RequestHead& h = parser_.head();
+  bool close = close_after_ || !h.keep_alive || stopping_ || server_->stopping();
   ResponseWriter w(&pending_);
   w.StatusLine(status);
   w.Header("Date", server_->Date());
   w.Header("Server", "mamute");
   w.Header("x-amz-request-id", request_id());
   for (std::size_t i = 0; i < header_count; ++i) w.Header(headers[i].name, headers[i].value);
-  bool no_body = h.method == Method::kHead || status == 204 || status == 304;
-  if (status != 204 && status != 304) {
-    w.Header("Content-Length", head_length >= 0 && h.method == Method::kHead ? static_cast<uint64_t>(head_length)
-                                                                              : static_cast<uint64_t>(body.size()));
-  }
+  if (has_body_length) w.Header("Content-Length", content_length);
   if (close) {
     w.Header("Connection", "close");
   } else if (h.version_minor == 0) {
     w.Header("Connection", "keep-alive");
   }
   w.EndHead();
-  if (!no_body) w.Body(body);
-  bytes_out_ += pending_.size() - before;
   if (close) close_after_ = true;
+}
+
+void Connection::BeginStream(int status, const OutHeader* headers, std::size_t header_count,
+                             uint64_t content_length) {
+  if (responded_ || stage_ == Stage::kClosing) return;
+  responded_ = true;
+  streaming_ = true;
+  status_ = status;
+  if (expect_body_ && !body_done_) {
+    need_linger_ = true;
+    abandon_body_ = true;
+    close_after_ = true;
+  }
+  std::size_t before = pending_.size();
+  WriteHead(status, headers, header_count, content_length, true);
+  bytes_out_ += pending_.size() - before;
+  if (!in_pump_) FlushOut();
+}
+
+void Connection::StreamChunk(std::string_view data, void (*on_sent)(void* ctx), void* ctx) {
+  if (stage_ == Stage::kClosing || !streaming_) return;
+  ext_ = data;
+  ext_off_ = 0;
+  ext_cb_ = on_sent;
+  ext_ctx_ = ctx;
+  bytes_out_ += data.size();
+  FlushOut();
+}
+
+void Connection::EndStream() {
+  if (!streaming_) return;
+  streaming_ = false;
   LogAndCount();
   if (!in_pump_) Kick();
 }
 
-void Connection::Kick() noexcept {
-  // An async response: continue with the connection as Pump would have.
-  if (responded_ && (body_done_ || abandon_body_)) FinishRequest();
+void Connection::AbortStream() noexcept {
+  streaming_ = false;
+  ext_ = {};
+  ext_cb_ = nullptr;
+  LogAndCount();
+  StartClose();
+}
+
+void Connection::ResumeBody() noexcept {
+  if (!body_paused_) return;
+  body_paused_ = false;
+  if (in_pump_) return;  // the running Process/Pump continues by itself
   DrainHeld();
   Pump();
   FlushOut();
-  if (!recv_armed_ && !recv_paused_ && stage_ != Stage::kClosing && held_count_ < kMaxHeld) ArmRecv();
+  if (!recv_armed_ && stage_ != Stage::kClosing && held_.size() < kMaxHeld) ArmRecv();
+}
+
+void Connection::Kick() noexcept {
+  // An async response: continue with the connection as Pump would have.
+  if (responded_ && !streaming_ && (body_done_ || abandon_body_)) FinishRequest();
+  DrainHeld();
+  Pump();
+  FlushOut();
+  if (!recv_armed_ && !recv_paused_ && stage_ != Stage::kClosing && held_.size() < kMaxHeld) ArmRecv();
 }
 
 void Connection::LogAndCount(bool count) noexcept {
@@ -426,14 +491,39 @@ void Connection::FlushOut() noexcept {
   if (inflight_off_ >= inflight_.size()) {
     inflight_.clear();
     inflight_off_ = 0;
-    if (pending_.empty()) {
-      if (close_after_send_) Linger();
+    // Owned bytes (heads, small bodies) go before a streamed chunk: they precede it.
+    if (!pending_.empty() && ext_off_ >= ext_.size()) inflight_.swap(pending_);
+    else if (!pending_.empty() && ext_cb_ == nullptr) inflight_.swap(pending_);
+    else if (!pending_.empty() && ext_off_ == 0) inflight_.swap(pending_);
+  }
+  const std::size_t own = inflight_.size() - inflight_off_;
+  const std::size_t ext = ext_cb_ != nullptr ? ext_.size() - ext_off_ : 0;
+  if (own == 0 && ext == 0) {
+    if (ext_cb_ != nullptr) {
+      // An empty chunk: report it sent right away.
+      auto cb = ext_cb_;
+      ext_cb_ = nullptr;
+      cb(ext_ctx_);
       return;
     }
-    inflight_.swap(pending_);
+    if (close_after_send_) Linger();
+    return;
   }
   io_uring_sqe* sqe = server_->shard().ring().Sqe();
-  io_uring_prep_send(sqe, fd_, inflight_.data() + inflight_off_, inflight_.size() - inflight_off_, MSG_NOSIGNAL);
+  if (ext == 0) {
+    io_uring_prep_send(sqe, fd_, inflight_.data() + inflight_off_, own, MSG_NOSIGNAL);
+    ext_in_send_ = false;
+  } else {
+    // Head (if any) and the chunk in one sendmsg, straight from the reader's buffer.
+    int n = 0;
+    if (own != 0) iov_[n++] = iovec{inflight_.data() + inflight_off_, own};
+    iov_[n++] = iovec{const_cast<char*>(ext_.data()) + ext_off_, ext};
+    msg_ = msghdr{};
+    msg_.msg_iov = iov_;
+    msg_.msg_iovlen = static_cast<std::size_t>(n);
+    io_uring_prep_sendmsg(sqe, fd_, &msg_, MSG_NOSIGNAL);
+    ext_in_send_ = true;
+  }
   io_uring_sqe_set_data64(sqe, core::Handle::Make(core::Op::kSend, slot_, gen_));
   send_inflight_ = true;
 }
@@ -446,26 +536,41 @@ void Connection::OnSend(io_uring_cqe* cqe) noexcept {
     return;
   }
   server_->metrics().bytes_out.fetch_add(static_cast<uint64_t>(cqe->res), std::memory_order_relaxed);
-  inflight_off_ += static_cast<std::size_t>(cqe->res);
+  std::size_t sent = static_cast<std::size_t>(cqe->res);
+  std::size_t own = std::min(sent, inflight_.size() - inflight_off_);
+  inflight_off_ += own;
+  sent -= own;
+  if (ext_in_send_ && ext_cb_ != nullptr) {
+    ext_off_ += sent;
+    if (ext_off_ >= ext_.size() && stage_ != Stage::kClosing) {
+      // The chunk is on the wire: its buffer may be reused.
+      auto cb = ext_cb_;
+      ext_cb_ = nullptr;
+      ext_ = {};
+      ext_off_ = 0;
+      cb(ext_ctx_);
+    }
+  }
+  ext_in_send_ = false;
   if (stage_ == Stage::kClosing) {
     MaybeFinishClose();
     return;
   }
-  if (stage_ == Stage::kWrite && timer_kind_ == Server::kBodyTimer) SetTimer(Server::kBodyTimer);
+  if (timer_kind_ == Server::kBodyTimer && (stage_ == Stage::kWrite || streaming_)) SetTimer(Server::kBodyTimer);
   FlushOut();
   // Output drained below the backlog limit: resume held input.
-  if (held_count_ > 0 || in_start_ < in_end_) {
+  if (held_.size() > 0 || in_start_ < in_end_) {
     DrainHeld();
     Pump();
     FlushOut();
   }
-  if (!recv_armed_ && !recv_paused_ && stage_ != Stage::kClosing && held_count_ < kMaxHeld) ArmRecv();
-  else if (recv_paused_ && held_count_ == 0 && !recv_armed_ && stage_ != Stage::kClosing) ArmRecv();
+  if (!recv_armed_ && !recv_paused_ && stage_ != Stage::kClosing && held_.size() < kMaxHeld) ArmRecv();
+  else if (recv_paused_ && held_.size() == 0 && !recv_armed_ && stage_ != Stage::kClosing) ArmRecv();
 }
 
 void Connection::DrainHeld() noexcept {
   core::Ring& ring = server_->shard().ring();
-  while (held_count_ > 0 && CanProcess() && stage_ != Stage::kClosing) {
+  while (held_.size() > 0 && CanProcess() && stage_ != Stage::kClosing) {
     Held& h = held_[0];
     const char* data = reinterpret_cast<const char*>(ring.BufAddr(h.bid)) + h.off;
     std::size_t took = stage_ == Stage::kLinger ? h.len - h.off : Process(data, h.len - h.off);
@@ -473,8 +578,7 @@ void Connection::DrainHeld() noexcept {
     h.off += static_cast<uint32_t>(took);
     if (h.off < h.len) break;
     ring.RecycleBuf(h.bid);
-    std::memmove(&held_[0], &held_[1], sizeof(Held) * (held_count_ - 1));
-    --held_count_;
+    held_.erase(held_.begin());
   }
 }
 
@@ -590,8 +694,8 @@ void Connection::MaybeFinishClose() noexcept {
 
 void Connection::OnClosed() noexcept {
   core::Ring& ring = server_->shard().ring();
-  for (uint32_t i = 0; i < held_count_; ++i) ring.RecycleBuf(held_[i].bid);
-  held_count_ = 0;
+  for (const Held& h : held_) ring.RecycleBuf(h.bid);
+  held_.clear();
   fd_ = -1;
   close_inflight_ = false;
   pending_.clear();

@@ -1,8 +1,12 @@
 // Connection: the per-socket HTTP/1.1 state machine of a shard's server.
 #pragma once
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/arena.h"
 #include "core/shard.h"
@@ -52,6 +56,13 @@ class Connection final : public Exchange, private RequestParser::Sink {
   void Respond(int status, const OutHeader* headers, std::size_t header_count, std::string_view body,
                int64_t head_length) override;
   void CloseAfterResponse() noexcept override { close_after_ = true; }
+  void BeginStream(int status, const OutHeader* headers, std::size_t header_count,
+                   uint64_t content_length) override;
+  void StreamChunk(std::string_view data, void (*on_sent)(void* ctx), void* ctx) override;
+  void EndStream() override;
+  void AbortStream() noexcept override;
+  void PauseBody() noexcept override { body_paused_ = true; }
+  void ResumeBody() noexcept override;
 
   /// A timer that knows its connection (the server's timer lists fire these).
   struct ConnTimer : core::Timer {
@@ -74,6 +85,8 @@ class Connection final : public Exchange, private RequestParser::Sink {
   std::size_t ProcessOnce(const char* data, std::size_t len) noexcept;
   void DrainHeld() noexcept;
   void Kick() noexcept;             // continue after an async response
+  void WriteHead(int status, const OutHeader* headers, std::size_t header_count, uint64_t content_length,
+                 bool has_body_length);
   void Pump() noexcept;             // parse buffered bytes while the stage allows
   void CompactInput() noexcept;
   void FinishRequest() noexcept;    // response queued + body done → next request
@@ -115,6 +128,16 @@ class Connection final : public Exchange, private RequestParser::Sink {
   bool need_linger_ = false;   // the peer may still be sending: drain before closing
   bool expect_body_ = false;   // the current request has a body
   bool abandon_body_ = false;  // answered before the body ended: stop reading it, close after
+  bool body_paused_ = false;   // the handler asked for no more body for now
+  bool streaming_ = false;     // BeginStream ... EndStream
+  // The external chunk of a streaming response, sent after inflight_ (sendmsg with two iovecs).
+  std::string_view ext_;
+  std::size_t ext_off_ = 0;
+  void (*ext_cb_)(void*) = nullptr;
+  void* ext_ctx_ = nullptr;
+  bool ext_in_send_ = false;
+  msghdr msg_{};
+  iovec iov_[2]{};
   bool first_request_ = true;
 
   // Receive buffers not yet processed (backpressure), in arrival order.
@@ -123,8 +146,9 @@ class Connection final : public Exchange, private RequestParser::Sink {
     uint32_t len;
     uint32_t off;
   };
-  Held held_[8];
-  uint32_t held_count_ = 0;
+  // Past kMaxHeld the recv is cancelled, but completions already on their way still
+  // arrive: the list grows a little beyond it rather than overflow.
+  std::vector<Held> held_;
 
   // The current request.
   Handler* handler_ = nullptr;

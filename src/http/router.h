@@ -63,6 +63,24 @@ class Exchange {
                        int64_t head_length = -1) = 0;
   /// Ask for the connection to close after this response.
   virtual void CloseAfterResponse() noexcept = 0;
+
+  // ---- Streaming responses (large bodies): BeginStream, then StreamChunk as data is
+  // ready (one chunk outstanding at a time), then EndStream. The chunk is sent straight
+  // from the caller's buffer (no copy): it must stay valid until `on_sent` runs.
+  virtual void BeginStream(int status, const OutHeader* headers, std::size_t header_count,
+                           uint64_t content_length) = 0;
+  virtual void StreamChunk(std::string_view data, void (*on_sent)(void* ctx), void* ctx) = 0;
+  virtual void EndStream() = 0;
+  /// The response cannot be completed (e.g. stored data failed its integrity check):
+  /// the connection is closed mid-body so the client sees a truncated response, never
+  /// bad data presented as good.
+  virtual void AbortStream() noexcept = 0;
+
+  // ---- Body backpressure: a handler that cannot take more body bytes pauses the
+  // body; pieces already being delivered still arrive (at most one receive buffer),
+  // then the connection holds further input until ResumeBody().
+  virtual void PauseBody() noexcept = 0;
+  virtual void ResumeBody() noexcept = 0;
 };
 
 struct Route {

@@ -54,6 +54,11 @@ std::string IsoMs(int64_t ms) {
 S3Handler::~S3Handler() {
   if (queued_) svc_->UnqueueVerify(this);
   if (ctx_ != nullptr) svc_->ReleaseContext(ctx_);
+  // The connection may end mid-operation (peer gone, shutdown deadline): stop what
+  // still refers to this handler.
+  if (reader_ != nullptr) reader_->Cancel();
+  if (writer_ != nullptr && !finishing_) writer_->Abort();
+  if (pending_ != nullptr) pending_->handler = nullptr;  // its callback will find no handler
 }
 
 void S3Handler::OnHead(http::Exchange& ex) {
@@ -68,24 +73,23 @@ void S3Handler::OnHead(http::Exchange& ex) {
   Authenticate();
 }
 
-void S3Handler::OnBody(http::Exchange& ex, std::string_view piece) {
-  (void)ex;
-  (void)piece;
-  // No operation with a request body is built yet: the handler answers (501 or an
-  // auth error) as soon as it is authenticated, and the server closes the connection
-  // after the response rather than read an unwanted body.
-}
-
-void S3Handler::OnBodyEnd(http::Exchange& ex) {
-  (void)ex;
-  body_done_ = true;
-}
-
 void S3Handler::OnAbort(http::Exchange& ex) {
   (void)ex;
   if (queued_) {
     svc_->UnqueueVerify(this);
     queued_ = false;
+  }
+  if (reader_ != nullptr) {
+    reader_->Cancel();
+    reader_ = nullptr;
+  }
+  if (writer_ != nullptr && !finishing_) {
+    writer_->Abort();  // client vanished mid-upload: nothing is stored
+    writer_ = nullptr;
+  }
+  if (pending_ != nullptr) {
+    pending_->handler = nullptr;
+    pending_ = nullptr;
   }
   stage_ = Stage::kDone;
 }
@@ -188,6 +192,7 @@ bool S3Handler::Authorize() {
     RespondError(S3Error::kNoSuchBucket);
     return false;
   }
+  bucket_id_ = *id;
   if (cred_->scope_kind == store::ScopeKind::kBucket) {
     if (*id != cred_->bucket) {
       RespondError(S3Error::kAccessDenied);
@@ -221,6 +226,10 @@ void S3Handler::Execute() {
       return;
     case S3Op::kListObjectsV1: ListObjects(false); return;
     case S3Op::kListObjectsV2: ListObjects(true); return;
+    case S3Op::kPutObject: PutObjectStart(); return;
+    case S3Op::kGetObject: GetObject(false); return;
+    case S3Op::kHeadObject: GetObject(true); return;
+    case S3Op::kDeleteObject: DeleteObject(); return;
     default:
       RespondError(S3Error::kNotImplemented,
                    std::string("This S3 operation is not implemented by this server yet: ") +

@@ -1,11 +1,17 @@
 // S3Handler: one S3 request through its named stages (see service.h).
 #pragma once
 
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "auth/aws_chunked.h"
 #include "auth/sigv4.h"
 #include "http/router.h"
 #include "s3/credentials.h"
 #include "s3/errors.h"
 #include "s3/request.h"
+#include "store/object_io.h"
 
 namespace mamute::s3 {
 
@@ -46,6 +52,22 @@ class S3Handler final : public http::Handler {
   void CreateBucket();
   void ListObjects(bool v2);
 
+  // objects (object_ops.cc)
+  void PutObjectStart();
+  void PutAppend(std::string_view data);
+  void PutFinish();
+  void PutFail(S3Error e, std::string_view message = {});
+  static void OnWriterReady(void* ctx, Status st);
+  static void OnPutDone(void* ctx, Status st, const store::PutResult& r);
+  void GetObject(bool head);
+  bool CheckConditions(const store::ObjectRecord& rec, std::string_view etag);
+  static void OnReadData(void* ctx, store::ObjectReader* reader, std::string_view data);
+  static void OnReadDone(void* ctx, Status st);
+  static void OnChunkSent(void* ctx);
+  void DeleteObject();
+  static void OnDeleteDone(void* ctx, Status st, bool existed);
+  void AppendObjectHeaders(const store::ObjectRecord& rec, std::string_view etag);
+
   S3Service* svc_;
   http::Exchange* ex_ = nullptr;
   Stage stage_ = Stage::kClassify;
@@ -56,6 +78,29 @@ class S3Handler final : public http::Handler {
   bool queued_ = false;
   bool body_done_ = false;
   bool verified_ = false;
+
+  // Object operations.
+  store::BucketId bucket_id_ = 0;
+  /// A callback that may run after this handler is gone (the connection died):
+  /// it goes through this heap trampoline, which OnAbort detaches.
+  struct Pending {
+    S3Handler* handler;
+  };
+  Pending* pending_ = nullptr;
+  Pending* NewPending();
+  store::ObjectWriter* writer_ = nullptr;
+  std::unique_ptr<auth::AwsChunkedDecoder> chunked_;
+  std::optional<auth::PayloadVerifier> payload_;
+  std::string overflow_;        // body bytes the writer could not take yet (body paused)
+  uint64_t expected_size_ = 0;  // decoded body length announced by the client
+  bool put_failed_ = false;
+  bool finishing_ = false;
+  std::string record_value_;     // the ObjectRecord's encoded bytes (views point here)
+  store::ObjectReader* reader_ = nullptr;
+  bool stream_begun_ = false;
+  bool head_only_ = false;
+  std::vector<http::OutHeader> out_headers_;
+  std::string out_text_;  // storage for header values (reserved up front: views stay valid)
 };
 
 }  // namespace mamute::s3

@@ -141,8 +141,9 @@ void S3Service::RunVerifyBatch() {
   }
 }
 
-void S3Service::Attach(core::Shard& shard) {
+void S3Service::Attach(core::Shard& shard, store::ObjectIo* io) {
   shard_ = &shard;
+  io_ = io;
   shard.AddBatchHook(&S3Service::OnBatch, this);
 }
 

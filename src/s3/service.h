@@ -18,6 +18,7 @@
 #include "http/router.h"
 #include "s3/credentials.h"
 #include "store/node.h"
+#include "store/object_io.h"
 
 namespace mamute::s3 {
 
@@ -35,8 +36,9 @@ class S3Service final : public http::Service {
   const std::string_view* route_names(std::size_t* count) const noexcept override;
   std::string_view name() const noexcept override { return "s3"; }
 
-  /// Register with the shard (batch hook). On the shard thread.
-  void Attach(core::Shard& shard);
+  /// Register with the shard (batch hook) and use its object data path. On the shard thread.
+  void Attach(core::Shard& shard, store::ObjectIo* io);
+  store::ObjectIo& object_io() noexcept { return *io_; }
 
   // Sleepers of /_test/sleep (test-only): answered from the batch hook.
   struct Sleeper {
@@ -63,6 +65,7 @@ class S3Service final : public http::Service {
   ServiceConfig config_;
   store::NodeStore* node_;
   core::Shard* shard_ = nullptr;
+  store::ObjectIo* io_ = nullptr;
   std::vector<Sleeper> sleepers_;
   auth::SigV4Config sigv4_;
   CredentialCache creds_;

@@ -1,0 +1,491 @@
+// S3 object operations: PutObject, GetObject, HeadObject, DeleteObject.
+#include <charconv>
+#include <cstring>
+
+#include "core/shard.h"
+#include "s3/handler.h"
+#include "s3/service.h"
+#include "store/keys.h"
+#include "util/encoding.h"
+#include "util/log.h"
+#include "util/time_format.h"
+
+namespace mamute::s3 {
+namespace {
+
+constexpr uint64_t kMaxPutSize = uint64_t{5} << 30;  // AWS: 5 GiB for a single PUT
+
+struct Range {
+  uint64_t first = 0;
+  uint64_t length = 0;
+};
+
+/// Parses "bytes=a-b", "bytes=a-", "bytes=-n" for an object of `size` bytes.
+/// nullopt: no usable range (absent, malformed or multi-range: the whole object, as S3 does).
+/// Sets *unsatisfiable for a syntactically valid range outside the object.
+std::optional<Range> ParseRange(std::string_view v, uint64_t size, bool* unsatisfiable) {
+  *unsatisfiable = false;
+  if (!v.starts_with("bytes=")) return std::nullopt;
+  v.remove_prefix(6);
+  if (v.find(',') != std::string_view::npos) return std::nullopt;
+  auto dash = v.find('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  std::string_view a = v.substr(0, dash), b = v.substr(dash + 1);
+  auto num = [](std::string_view s, uint64_t* out) {
+    if (s.empty()) return false;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+    return ec == std::errc() && p == s.data() + s.size();
+  };
+  uint64_t x = 0, y = 0;
+  if (a.empty()) {  // suffix range: the last y bytes
+    if (!num(b, &y)) return std::nullopt;
+    if (y == 0) {
+      *unsatisfiable = true;
+      return std::nullopt;
+    }
+    if (size == 0) {
+      *unsatisfiable = true;
+      return std::nullopt;
+    }
+    y = std::min(y, size);
+    return Range{size - y, y};
+  }
+  if (!num(a, &x)) return std::nullopt;
+  if (b.empty()) {
+    y = size == 0 ? 0 : size - 1;
+  } else if (!num(b, &y) || y < x) {
+    return std::nullopt;
+  }
+  if (x >= size) {
+    *unsatisfiable = true;
+    return std::nullopt;
+  }
+  y = std::min(y, size - 1);
+  return Range{x, y - x + 1};
+}
+
+std::string_view Trim(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '"' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '"' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
+}
+
+/// If-Match / If-None-Match lists: "*" or comma-separated (quoted) ETags.
+bool EtagListMatches(std::string_view list, std::string_view etag_hex) {
+  std::size_t pos = 0;
+  while (pos <= list.size()) {
+    auto comma = list.find(',', pos);
+    std::string_view item = Trim(list.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos));
+    if (item.starts_with("W/")) item = Trim(item.substr(2));
+    if (item == "*" || item == etag_hex) return true;
+    if (comma == std::string_view::npos) break;
+    pos = comma + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+S3Handler::Pending* S3Handler::NewPending() {
+  if (pending_ == nullptr) pending_ = new Pending{this};
+  return pending_;
+}
+
+// ---------------------------------------------------------------- PutObject
+
+void S3Handler::PutObjectStart() {
+  const http::RequestHead& h = ex_->head();
+  const auth::SigV4Auth& a = ctx_->auth();
+  if (!h.chunked && !h.has_content_length) {
+    RespondError(S3Error::kMissingContentLength);
+    return;
+  }
+  if (auth::IsStreaming(a.payload_mode)) {
+    auto opts = auth::AwsChunkedOptionsFor(a, &key_);
+    if (!opts) {
+      RespondSigV4Error(opts.error());
+      return;
+    }
+    chunked_ = std::make_unique<auth::AwsChunkedDecoder>();
+    if (auto st = chunked_->Start(*opts); !st) {
+      RespondSigV4Error(st.error());
+      return;
+    }
+    expected_size_ = a.decoded_content_length >= 0 ? static_cast<uint64_t>(a.decoded_content_length) : 0;
+  } else {
+    if (a.payload_mode == auth::PayloadMode::kSignedHash) payload_.emplace(a.expected_payload_sha256);
+    expected_size_ = h.content_length;
+  }
+  if (expected_size_ > kMaxPutSize) {
+    RespondError(S3Error::kEntityTooLarge);
+    return;
+  }
+  // Content-MD5 must be well-formed before any byte is stored.
+  std::string_view md5 = h.Find("content-md5");
+  if (!md5.empty()) {
+    auto raw = util::Base64Decode(md5);
+    if (!raw || raw->size() != 16) {
+      RespondError(S3Error::kInvalidDigest);
+      return;
+    }
+  }
+  auto w = svc_->object_io().BeginPut(bucket_id_, req_.key);
+  if (!w) {
+    RespondError(w.error().code() == Code::kCancelled ? S3Error::kServiceUnavailable : S3Error::kInternalError);
+    return;
+  }
+  writer_ = *w;
+  // A request with a body is authenticated synchronously inside OnHead, so no body
+  // byte arrived before the writer existed. An empty body (Content-Length: 0) is
+  // verified with the batch, after the message already ended: finish now.
+  if (body_done_) PutFinish();
+}
+
+void S3Handler::OnBody(http::Exchange& ex, std::string_view piece) {
+  (void)ex;
+  if (writer_ == nullptr || put_failed_) return;
+  if (chunked_) {
+    while (!piece.empty()) {
+      auto r = chunked_->Feed(piece);
+      if (!r) {
+        RespondSigV4Error(r.error());
+        PutFail(S3Error::kInvalidRequest);
+        return;
+      }
+      if (!r->data.empty()) PutAppend(r->data);
+      piece.remove_prefix(r->consumed);
+      if (put_failed_) return;
+    }
+    return;
+  }
+  if (payload_) payload_->Update(piece);
+  PutAppend(piece);
+}
+
+void S3Handler::PutAppend(std::string_view data) {
+  if (!overflow_.empty()) {
+    overflow_.append(data);  // bounded: the body is paused, at most one receive buffer more
+    return;
+  }
+  auto took = writer_->Append(data, &S3Handler::OnWriterReady, this);
+  if (!took) {
+    PutFail(took.error().code() == Code::kNoSpace ? S3Error::kInsufficientStorage : S3Error::kInternalError);
+    return;
+  }
+  if (*took < data.size()) {
+    overflow_.assign(data.substr(*took));
+    ex_->PauseBody();
+  }
+}
+
+void S3Handler::OnWriterReady(void* ctx, Status st) {
+  auto* self = static_cast<S3Handler*>(ctx);
+  if (!st.ok()) {
+    self->PutFail(st.code() == Code::kNoSpace ? S3Error::kInsufficientStorage : S3Error::kInternalError);
+    return;
+  }
+  if (self->overflow_.empty()) return;
+  auto took = self->writer_->Append(self->overflow_, &S3Handler::OnWriterReady, self);
+  if (!took) {
+    self->PutFail(took.error().code() == Code::kNoSpace ? S3Error::kInsufficientStorage : S3Error::kInternalError);
+    return;
+  }
+  self->overflow_.erase(0, *took);
+  if (!self->overflow_.empty()) return;  // wait for the next ready
+  if (self->body_done_) {
+    self->PutFinish();
+  } else {
+    self->ex_->ResumeBody();
+  }
+}
+
+void S3Handler::OnBodyEnd(http::Exchange& ex) {
+  (void)ex;
+  body_done_ = true;
+  if (writer_ != nullptr && !put_failed_ && overflow_.empty()) PutFinish();
+}
+
+void S3Handler::PutFinish() {
+  if (finishing_ || put_failed_) return;
+  if (chunked_) {
+    if (auto st = chunked_->Finish(); !st) {
+      RespondSigV4Error(st.error());
+      PutFail(S3Error::kInvalidRequest);
+      return;
+    }
+  } else if (payload_) {
+    if (auto st = payload_->Finish(); !st) {
+      RespondSigV4Error(st.error());
+      PutFail(S3Error::kInvalidRequest);
+      return;
+    }
+  }
+  if (writer_->size() != expected_size_) {
+    PutFail(S3Error::kIncompleteBody);
+    return;
+  }
+  const http::RequestHead& h = ex_->head();
+  store::ObjectRecord meta;
+  meta.headers.content_type = h.Find("content-type");
+  if (meta.headers.content_type.empty()) meta.headers.content_type = "binary/octet-stream";
+  meta.headers.content_encoding = h.Find("content-encoding");
+  meta.headers.content_disposition = h.Find("content-disposition");
+  meta.headers.content_language = h.Find("content-language");
+  meta.headers.cache_control = h.Find("cache-control");
+  meta.headers.expires = h.Find("expires");
+  // aws-chunked is a transfer detail: it is not part of the stored Content-Encoding.
+  if (meta.headers.content_encoding == "aws-chunked") meta.headers.content_encoding = {};
+  std::vector<std::string> lower_names;
+  lower_names.reserve(h.header_count);
+  for (uint32_t i = 0; i < h.header_count; ++i) {
+    std::string_view n = h.headers[i].name;
+    if (n.size() > 11 && http::EqualsIgnoreCase(n.substr(0, 11), "x-amz-meta-")) {
+      std::string ln(n.substr(11));
+      for (char& c : ln) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      lower_names.push_back(std::move(ln));
+      meta.user_meta.push_back(store::KeyValue{lower_names.back(), h.headers[i].value});
+    }
+  }
+  uint8_t md5[16];
+  const uint8_t* md5p = nullptr;
+  if (std::string_view cm = h.Find("content-md5"); !cm.empty()) {
+    auto raw = util::Base64Decode(cm);
+    std::memcpy(md5, raw->data(), 16);  // validated in PutObjectStart
+    md5p = md5;
+  }
+  finishing_ = true;
+  writer_->Finish(meta, md5p, &S3Handler::OnPutDone, NewPending());
+}
+
+void S3Handler::OnPutDone(void* ctx, Status st, const store::PutResult& r) {
+  auto* p = static_cast<Pending*>(ctx);
+  S3Handler* self = p->handler;
+  delete p;
+  if (self == nullptr) return;  // the connection went away; the PUT itself completed or failed
+  self->pending_ = nullptr;
+  self->writer_ = nullptr;
+  if (!st.ok()) {
+    if (st.code() == Code::kInvalidArgument && st.message().starts_with("BadDigest")) {
+      self->RespondError(S3Error::kBadDigest);
+    } else if (st.code() == Code::kNoSpace) {
+      self->RespondError(S3Error::kInsufficientStorage);
+    } else {
+      MLOG_ERROR("PUT failed: %s", st.ToString().c_str());
+      self->RespondError(S3Error::kInternalError);
+    }
+    return;
+  }
+  std::string etag = "\"" + r.EtagHex() + "\"";
+  const http::OutHeader headers[] = {{"ETag", self->ex_->arena().Copy(etag)}};
+  self->stage_ = Stage::kDone;
+  self->ex_->Respond(200, headers, 1, {});
+}
+
+void S3Handler::PutFail(S3Error e, std::string_view message) {
+  if (put_failed_) return;
+  put_failed_ = true;
+  if (writer_ != nullptr && !finishing_) writer_->Abort();
+  writer_ = nullptr;
+  overflow_.clear();
+  if (stage_ != Stage::kDone) RespondError(e, message);
+}
+
+// ---------------------------------------------------------------- GetObject / HeadObject
+
+void S3Handler::AppendObjectHeaders(const store::ObjectRecord& rec, std::string_view etag) {
+  core::Arena& ar = ex_->arena();
+  out_headers_.clear();
+  out_headers_.push_back({"ETag", etag});
+  char date[32];
+  std::size_t n = util::FormatHttpDate(static_cast<std::time_t>(rec.mtime_ms / 1000), date);
+  out_headers_.push_back({"Last-Modified", ar.Copy(std::string_view(date, n))});
+  out_headers_.push_back({"Accept-Ranges", "bytes"});
+  // response-* query overrides (GetObject), as S3 applies them.
+  auto override_or = [&](std::string_view q, std::string_view stored) -> std::string_view {
+    QueryValue v = FindQuery(ex_->head().query, q);
+    if (v.present && req_.op == S3Op::kGetObject) {
+      std::string tmp(v.raw);
+      for (char& c : tmp) {
+        if (c == '+') c = ' ';
+      }
+      if (auto d = PercentDecode(tmp)) return ar.Copy(*d);
+    }
+    return stored;
+  };
+  std::string_view ct = override_or("response-content-type", rec.headers.content_type);
+  if (!ct.empty()) out_headers_.push_back({"Content-Type", ct});
+  struct {
+    const char* name;
+    const char* query;
+    std::string_view stored;
+  } rows[] = {{"Content-Encoding", "response-content-encoding", rec.headers.content_encoding},
+              {"Content-Disposition", "response-content-disposition", rec.headers.content_disposition},
+              {"Content-Language", "response-content-language", rec.headers.content_language},
+              {"Cache-Control", "response-cache-control", rec.headers.cache_control},
+              {"Expires", "response-expires", rec.headers.expires}};
+  for (const auto& r : rows) {
+    std::string_view v = override_or(r.query, r.stored);
+    if (!v.empty()) out_headers_.push_back({r.name, v});
+  }
+  for (const store::KeyValue& kv : rec.user_meta) {
+    std::string name = "x-amz-meta-" + std::string(kv.key);
+    out_headers_.push_back({ar.Copy(name), kv.value});
+  }
+}
+
+bool S3Handler::CheckConditions(const store::ObjectRecord& rec, std::string_view etag) {
+  const http::RequestHead& h = ex_->head();
+  std::string_view hex = Trim(etag);
+  const std::time_t mtime = static_cast<std::time_t>(rec.mtime_ms / 1000);
+  // RFC 7232 §6 order, with S3's rule that If-Match beats If-Unmodified-Since and
+  // If-None-Match beats If-Modified-Since.
+  std::string_view im = h.Find("if-match"), inm = h.Find("if-none-match");
+  if (!im.empty()) {
+    if (!EtagListMatches(im, hex)) {
+      RespondError(S3Error::kPreconditionFailed);
+      return false;
+    }
+  } else if (std::string_view ius = h.Find("if-unmodified-since"); !ius.empty()) {
+    if (auto t = util::ParseHttpDate(ius); t && mtime > *t) {
+      RespondError(S3Error::kPreconditionFailed);
+      return false;
+    }
+  }
+  bool not_modified = false;
+  if (!inm.empty()) {
+    not_modified = EtagListMatches(inm, hex);
+  } else if (std::string_view ims = h.Find("if-modified-since"); !ims.empty()) {
+    if (auto t = util::ParseHttpDate(ims); t && mtime <= *t) not_modified = true;
+  }
+  if (not_modified) {
+    AppendObjectHeaders(rec, etag);
+    stage_ = Stage::kDone;
+    ex_->Respond(304, out_headers_.data(), 3, {});  // ETag, Last-Modified, Accept-Ranges only
+    return false;
+  }
+  return true;
+}
+
+void S3Handler::GetObject(bool head) {
+  head_only_ = head;
+  Status st = svc_->node().db->Get(store::Cf::kObjects, store::ObjectKey(bucket_id_, req_.key), &record_value_);
+  if (st.code() == Code::kNotFound) {
+    if (head) {
+      stage_ = Stage::kDone;
+      ex_->Respond(404, nullptr, 0, {});  // HEAD: no body, as S3
+    } else {
+      RespondError(S3Error::kNoSuchKey);
+    }
+    return;
+  }
+  store::ObjectRecord rec;
+  if (st.ok()) st = store::DecodeObject(record_value_, &rec);
+  if (!st.ok()) {
+    MLOG_ERROR("object record read failed: %s", st.ToString().c_str());
+    RespondError(S3Error::kInternalError);
+    return;
+  }
+  std::string etag_s = store::FormatEtag(rec.etag_kind, rec.etag);
+  std::string_view etag = ex_->arena().Copy(etag_s);
+  if (!CheckConditions(rec, etag)) return;
+  bool unsatisfiable = false;
+  std::optional<Range> range;
+  if (std::string_view rh = ex_->head().Find("range"); !rh.empty()) range = ParseRange(rh, rec.size, &unsatisfiable);
+  if (unsatisfiable) {
+    char cr[48];
+    int n = std::snprintf(cr, sizeof(cr), "bytes */%llu", static_cast<unsigned long long>(rec.size));
+    std::string body = RenderErrorXml(S3Error::kInvalidRange, {}, ex_->head().path, ex_->request_id());
+    const http::OutHeader headers[] = {{"Content-Type", "application/xml"},
+                                       {"Content-Range", std::string_view(cr, static_cast<std::size_t>(n))}};
+    stage_ = Stage::kDone;
+    ex_->Respond(416, headers, 2, body);
+    return;
+  }
+  AppendObjectHeaders(rec, etag);
+  uint64_t first = range ? range->first : 0;
+  uint64_t length = range ? range->length : rec.size;
+  int status = 200;
+  if (range) {
+    status = 206;
+    char cr[80];
+    int n = std::snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", static_cast<unsigned long long>(first),
+                          static_cast<unsigned long long>(first + length - 1), static_cast<unsigned long long>(rec.size));
+    out_headers_.push_back({"Content-Range", ex_->arena().Copy(std::string_view(cr, static_cast<std::size_t>(n)))});
+  }
+  if (head) {
+    stage_ = Stage::kDone;
+    ex_->Respond(status, out_headers_.data(), out_headers_.size(), {}, static_cast<int64_t>(length));
+    return;
+  }
+  ex_->BeginStream(status, out_headers_.data(), out_headers_.size(), length);
+  stream_begun_ = true;
+  if (length == 0) {
+    stage_ = Stage::kDone;
+    ex_->EndStream();
+    return;
+  }
+  auto r = svc_->object_io().BeginGet(rec, first, range ? length : UINT64_MAX,
+                                      store::ReadHandler{&S3Handler::OnReadData, &S3Handler::OnReadDone}, this);
+  if (!r) {
+    MLOG_ERROR("object read failed to start: %s", r.error().ToString().c_str());
+    stage_ = Stage::kDone;
+    ex_->AbortStream();
+    return;
+  }
+  reader_ = *r;
+}
+
+void S3Handler::OnReadData(void* ctx, store::ObjectReader* reader, std::string_view data) {
+  auto* self = static_cast<S3Handler*>(ctx);
+  self->reader_ = reader;
+  self->ex_->StreamChunk(data, &S3Handler::OnChunkSent, self);
+}
+
+void S3Handler::OnChunkSent(void* ctx) {
+  auto* self = static_cast<S3Handler*>(ctx);
+  if (self->reader_ != nullptr) self->reader_->More();
+}
+
+void S3Handler::OnReadDone(void* ctx, Status st) {
+  auto* self = static_cast<S3Handler*>(ctx);
+  self->reader_ = nullptr;
+  self->stage_ = Stage::kDone;
+  if (st.ok()) {
+    self->ex_->EndStream();
+    return;
+  }
+  // The head is out: the only honest answer left is to cut the connection, so the
+  // client sees a short body rather than bad data presented as good.
+  MLOG_ERROR("GET %s aborted: %s", st.code() == Code::kCorruption ? "integrity check failed," : "read failed,",
+             st.ToString().c_str());
+  self->ex_->AbortStream();
+}
+
+// ---------------------------------------------------------------- DeleteObject
+
+void S3Handler::DeleteObject() {
+  Status st = svc_->object_io().Delete(bucket_id_, req_.key, &S3Handler::OnDeleteDone, NewPending());
+  if (!st.ok()) {
+    delete pending_;
+    pending_ = nullptr;
+    RespondError(st.code() == Code::kCancelled ? S3Error::kServiceUnavailable : S3Error::kInternalError);
+  }
+}
+
+void S3Handler::OnDeleteDone(void* ctx, Status st, bool existed) {
+  (void)existed;
+  auto* p = static_cast<Pending*>(ctx);
+  S3Handler* self = p->handler;
+  delete p;
+  if (self == nullptr) return;
+  self->pending_ = nullptr;
+  if (!st.ok()) {
+    MLOG_ERROR("DELETE failed: %s", st.ToString().c_str());
+    self->RespondError(S3Error::kInternalError);
+    return;
+  }
+  self->stage_ = Stage::kDone;
+  self->ex_->Respond(204, nullptr, 0, {});  // S3 answers 204 whether or not the key existed
+}
+
+}  // namespace mamute::s3
