@@ -30,13 +30,16 @@ build() {
 unit() {  # unit BUILD_DIR
   meson test -C "$1" --print-errorlogs --num-processes 2
 }
+unit_sanitized() {  # unit tests with sanitizer reports fatal
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    meson test -C "$1" --print-errorlogs --num-processes 2 --timeout-multiplier 3
+}
 
 step "build (debugoptimized)" build build/debug --buildtype=debugoptimized
 step "unit tests" unit build/debug
 step "build (asan+ubsan)" build build/asan --buildtype=debug -Db_sanitize=address,undefined \
   -Db_lundef=false -Dbenchmarks=false
-step "unit tests (asan+ubsan)" env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 unit build/asan
+step "unit tests (asan+ubsan)" unit_sanitized build/asan
 if [[ -d tests/integration ]] && ls tests/integration/test_*.py >/dev/null 2>&1; then
   step "integration tests" env MAMUTE_BIN="$PWD/build/debug/src/mamute" \
     "$PY" -m pytest -q -p no:cacheprovider tests/integration

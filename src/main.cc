@@ -216,6 +216,16 @@ struct ReadyLatch {
 };
 
 int Run(int argc, char** argv) {
+  // Signals are handled by this thread alone (sigwait); shards never see them. Blocked
+  // first thing, so a SIGTERM during start-up (bootstrap, store recovery) is not lost
+  // or fatal: it is taken at sigwait, right after start-up, as a graceful stop.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
   const auto specs = Specs();
   Options opt = ParseOptions(argc, argv, specs);
   log::Level level = log::Level::kInfo;
@@ -251,13 +261,6 @@ int Run(int argc, char** argv) {
     return secret_box->Open(sealed, access_key_id);
   };
 
-  // Signals are handled by this thread alone (sigwait); shards never see them.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  signal(SIGPIPE, SIG_IGN);
 
   const int cpus = core::AvailableCpus();
   int data_cores = opt.data_cores > 0 ? opt.data_cores : (cpus > 1 ? cpus - 1 : 1);
