@@ -56,10 +56,34 @@ http {
 NGX
 /usr/sbin/nginx -c "$work/nginx.conf" -g 'daemon on;'
 
+api_key="mk_bench_$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+MAMUTE_API_KEY=$api_key MAMUTE_ADMIN_PASSWORD=bench-password-not-secret \
 build/release/src/mamute --data-dir "$work/data" --s3-listen 127.0.0.1:$mport --api-listen 127.0.0.1:$aport \
   --data-cores $workers --test-routes=true --access-log=false --log-level=warn &
 mpid=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$aport/healthz" >/dev/null && break; sleep 0.1; done
+
+s3_presigned_get() {  # SIZE → a presigned GET URL of an object of SIZE bytes in a fresh bucket
+  local size=$1 bucket_json cred_json
+  bucket_json=$(curl -sf -X POST "http://127.0.0.1:$aport/storage/object-storage/buckets" -H "X-API-Key: $api_key" \
+    -H 'content-type: application/json' -d "{\"name\": \"bench-$size\", \"storage_class\": \"Standard\"}")
+  local bucket_id
+  bucket_id=$(/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])' <<<"$bucket_json")
+  cred_json=$(curl -sf -X POST "http://127.0.0.1:$aport/storage/object-storage/buckets/$bucket_id/credentials" \
+    -H "X-API-Key: $api_key" -H 'content-type: application/json')
+  BENCH_CRED=$cred_json BENCH_PORT=$mport BENCH_SIZE=$size /usr/bin/python3 - <<'PY'
+import json, os, boto3
+from botocore.config import Config
+c = json.loads(os.environ["BENCH_CRED"])
+size = int(os.environ["BENCH_SIZE"])
+s3 = boto3.client("s3", endpoint_url="http://127.0.0.1:%s" % os.environ["BENCH_PORT"], region_name="us-east-1",
+                  aws_access_key_id=c["access_key_id"], aws_secret_access_key=c["secret_access_key"],
+                  config=Config(s3={"addressing_style": "path"}))
+bucket = "bench-%d" % size
+s3.put_object(Bucket=bucket, Key="obj", Body=b"x" * size)
+print(s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "obj"}, ExpiresIn=3600))
+PY
+}
 
 run_wrk() {  # url → "req/s p50_ms p99_ms"
   wrk -t"$threads" -c"$conns" -d"${duration}s" --latency "$1" > "$work/wrk.txt" 2>&1
@@ -85,7 +109,14 @@ to_ms() {  # wrk latency (e.g. 812.00us, 1.20ms, 2.01s) → ms
     read -r m_rps m_p50 m_p99 < <(run_wrk "http://127.0.0.1:$mport/_test/bytes?n=$size")
     read -r n_rps n_p50 n_p99 < <(run_wrk "http://127.0.0.1:$nport/$size")
     ratio=$(awk -v a="$m_rps" -v b="$n_rps" 'BEGIN { printf "%.2f", a / b }')
-    echo "| $size B | $m_rps | $n_rps | ${ratio}x | $(to_ms "$m_p50") / $(to_ms "$m_p99") | $(to_ms "$n_p50") / $(to_ms "$n_p99") |"
+    echo "| $size B trivial route | $m_rps | $n_rps | ${ratio}x | $(to_ms "$m_p50") / $(to_ms "$m_p99") | $(to_ms "$n_p50") / $(to_ms "$n_p99") |"
   done
+  # S3 GetObject of a 4 KiB object with SigV4 (a presigned URL: every request is verified,
+  # the credential looked up, the object read) against nginx's static 4 KiB file.
+  url=$(s3_presigned_get 4096)
+  read -r m_rps m_p50 m_p99 < <(run_wrk "$url")
+  read -r n_rps n_p50 n_p99 < <(run_wrk "http://127.0.0.1:$nport/4096")
+  ratio=$(awk -v a="$m_rps" -v b="$n_rps" 'BEGIN { printf "%.2f", a / b }')
+  echo "| 4096 B S3 GetObject, SigV4 presigned | $m_rps | $n_rps | ${ratio}x | $(to_ms "$m_p50") / $(to_ms "$m_p99") | $(to_ms "$n_p50") / $(to_ms "$n_p99") |"
   echo
 } > "$out"

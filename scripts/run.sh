@@ -15,13 +15,22 @@ mamute is starting (Ctrl-C to stop).
   Management API     http://127.0.0.1:9001   (GET /healthz, GET /metrics)
   Data directory     ./data
 
-Try it:
+The first start on an empty ./data prints the admin password and the project
+API key once (or set MAMUTE_API_KEY / MAMUTE_ADMIN_PASSWORD beforehand). Then:
+
+  export MAMUTECLOUD_API_KEY=<the key printed below>
+  curl -X POST http://127.0.0.1:9001/storage/object-storage/buckets \
+    -H "X-API-Key: $MAMUTECLOUD_API_KEY" -H "content-type: application/json" \
+    -d '{"name": "my-app-uploads", "storage_class": "Standard"}'
+  curl -X POST http://127.0.0.1:9001/storage/object-storage/buckets/<BUCKET_ID>/credentials \
+    -H "X-API-Key: $MAMUTECLOUD_API_KEY" -H "content-type: application/json"
+  # then any S3 client: endpoint http://127.0.0.1:9000, region us-east-1, path-style,
+  # with the access_key_id / secret_access_key from the last answer.
+
   curl -s http://127.0.0.1:9001/healthz
   curl -s http://127.0.0.1:9001/metrics | head
 
-Status of this build: the HTTP foundation is in place; S3 operations answer
-501 NotImplemented (XML) and management routes beyond health/metrics answer 501
-until they land (see the open issues and docs/).
+See docs/s3.md for the S3 operations served (others answer 501 NotImplemented).
 
 MSG
 exec build/release/src/mamute "$@"

@@ -25,6 +25,7 @@
 #include "mgmt/bootstrap.h"
 #include "mgmt/service.h"
 #include "s3/service.h"
+#include "store/fsck.h"
 #include "store/node.h"
 #include "store/object_io.h"
 #include "util/log.h"
@@ -147,6 +148,7 @@ void PrintHelp(const std::vector<OptionSpec>& specs) {
     std::printf("%-34s %s\n%-34s [%s] Default: %s\n", left.c_str(), s.help, "", s.env, s.get(defaults).c_str());
   }
   std::printf("  %-32s %s\n  %-32s %s\n", "--help", "Show this help.", "--version", "Show the version.");
+  std::printf("\nSubcommands:\n  mamute fsck [--data-dir DIR] [--repair]   offline store check (see mamute fsck --help)\n");
 }
 
 std::vector<std::string_view> g_flag_names;
@@ -215,7 +217,55 @@ struct ReadyLatch {
   }
 };
 
+void PrintFsckReport(const store::FsckReport& r, bool repair) {
+  std::printf("objects checked: %llu, parts checked: %llu, data files seen: %llu\n",
+              static_cast<unsigned long long>(r.objects_checked), static_cast<unsigned long long>(r.parts_checked),
+              static_cast<unsigned long long>(r.data_files_seen));
+  for (const auto& f : r.orphan_files) std::printf("orphan data file%s: %s\n", repair ? " (removed)" : "", f.c_str());
+  for (const auto& f : r.temp_files) std::printf("temp file%s: %s\n", repair ? " (removed)" : "", f.c_str());
+  for (const auto& f : r.stray_files) std::printf("stray file (left alone): %s\n", f.c_str());
+  for (const auto& m : r.missing) std::printf("record with missing data: %s\n", m.path.c_str());
+  for (const auto& c : r.corrupt) std::printf("corrupt record: %s\n", c.c_str());
+  for (const auto& e : r.errors) std::printf("error: %s\n", e.c_str());
+  std::printf("%s\n", r.clean() ? "clean" : (repair ? "repaired what can be repaired" : "problems found"));
+}
+
+/// `mamute fsck --data-dir DIR [--repair]`: offline check (the server must not be running).
+int RunFsck(int argc, char** argv) {
+  std::string dir = "./data";
+  bool repair = false;
+  for (int i = 2; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--repair") {
+      repair = true;
+    } else if (a == "--data-dir" && i + 1 < argc) {
+      dir = argv[++i];
+    } else if (a.starts_with("--data-dir=")) {
+      dir = std::string(a.substr(11));
+    } else if (a == "--help" || a == "-h") {
+      std::printf("Usage: mamute fsck [--data-dir DIR] [--repair]\n\n"
+                  "Reports data files without metadata, leftover temp files, records whose data file is\n"
+                  "missing and undecodable records. --repair removes orphan and temp files (never metadata).\n"
+                  "Exit: 0 clean (or repaired), 1 problems remain, 2 error (e.g. the server holds the DB).\n");
+      return 0;
+    } else {
+      std::fprintf(stderr, "mamute fsck: unexpected argument '%s' (see mamute fsck --help)\n", argv[i]);
+      return 2;
+    }
+  }
+  auto r = store::Fsck(dir, repair);
+  if (!r) {
+    std::fprintf(stderr, "mamute fsck: %s\n", r.error().ToString().c_str());
+    return 2;
+  }
+  PrintFsckReport(*r, repair);
+  bool remaining = !r->missing.empty() || !r->corrupt.empty() || !r->errors.empty() ||
+                   (!repair && (!r->orphan_files.empty() || !r->temp_files.empty()));
+  return remaining ? 1 : 0;
+}
+
 int Run(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "fsck") return RunFsck(argc, argv);
   // Signals are handled by this thread alone (sigwait); shards never see them. Blocked
   // first thing, so a SIGTERM during start-up (bootstrap, store recovery) is not lost
   // or fatal: it is taken at sigwait, right after start-up, as a graceful stop.
@@ -247,6 +297,18 @@ int Run(int argc, char** argv) {
     return 1;
   }
   std::unique_ptr<store::NodeStore> node = std::move(*node_or);
+
+  // Recovery: nothing is in flight yet, so temp files and data files no record names are
+  // leftovers of interrupted PUTs or of replaced objects: remove them. Records whose data is
+  // missing are reported, never deleted.
+  if (auto rep = store::Fsck(*node->db, store::FsckOptions{opt.data_dirs, true}); !rep) {
+    MLOG_ERROR("start-up recovery scan failed: %s", rep.error().ToString().c_str());
+  } else {
+    if (rep->removed != 0) MLOG_INFO("recovery: removed %llu leftover file(s)", static_cast<unsigned long long>(rep->removed));
+    for (const auto& m : rep->missing) MLOG_ERROR("recovery: a record names a missing data file: %s", m.path.c_str());
+    for (const auto& c : rep->corrupt) MLOG_ERROR("recovery: corrupt record: %s", c.c_str());
+    for (const auto& e : rep->errors) MLOG_ERROR("recovery: %s", e.c_str());
+  }
   if (!mgmt::Bootstrap(*node).ok()) { node->Close(); return 1; }  // master key, first-start admin + API key
 
   // The node master key that seals S3 secrets at rest (never logged).

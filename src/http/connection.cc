@@ -606,6 +606,17 @@ void Connection::OnServerStop() noexcept {
   }
 }
 
+void Connection::RespondTimeoutAndClose(std::string_view body) noexcept {
+  WriteSimpleResponse(&pending_, 408, server_->Date(), request_id(), "text/plain", body, true);
+  status_ = 408;
+  LogAndCount(/*count=*/true);
+  close_after_send_ = true;
+  need_linger_ = true;
+  stage_ = Stage::kWrite;
+  SetTimer(Server::kLingerTimer);
+  FlushOut();
+}
+
 void Connection::OnTimer() noexcept {
   int kind = timer_kind_;
   timer_kind_ = -1;
@@ -619,15 +630,8 @@ void Connection::OnTimer() noexcept {
       if (stage_ == Stage::kReadHead) {
         // A partial head: answer 408 so a real (slow) client learns why.
         NewRequestId();
-        WriteSimpleResponse(&pending_, 408, server_->Date(), request_id(), "text/plain", "request header timeout\n", true);
-        status_ = 408;
         route_id_ = 0;
-        LogAndCount(/*count=*/true);
-        close_after_send_ = true;
-        need_linger_ = true;
-        stage_ = Stage::kWrite;
-        SetTimer(Server::kLingerTimer);
-        FlushOut();
+        RespondTimeoutAndClose("request header timeout\n");
         return;
       }
       StartClose();
@@ -642,14 +646,7 @@ void Connection::OnTimer() noexcept {
           handler_ = nullptr;
         }
         responded_ = true;
-        WriteSimpleResponse(&pending_, 408, server_->Date(), request_id(), "text/plain", "request body timeout\n", true);
-        status_ = 408;
-        LogAndCount(/*count=*/true);
-        close_after_send_ = true;
-        need_linger_ = true;
-        stage_ = Stage::kWrite;
-        SetTimer(Server::kLingerTimer);
-        FlushOut();
+        RespondTimeoutAndClose("request body timeout\n");
         return;
       }
       server_->metrics().write_timeouts.fetch_add(1, std::memory_order_relaxed);

@@ -91,6 +91,7 @@ class Connection final : public Exchange, private RequestParser::Sink {
   void CompactInput() noexcept;
   void FinishRequest() noexcept;    // response queued + body done → next request
   void FailParse() noexcept;        // answer a parse error and close
+  void RespondTimeoutAndClose(std::string_view body) noexcept;  // 408, then linger and close
   void FlushOut() noexcept;
   void StartClose() noexcept;       // cancel everything, then close the fd
   void MaybeFinishClose() noexcept;

@@ -21,7 +21,8 @@ TEST(SecretBox, RoundTripsAndHasTheDocumentedLayout) {
     ASSERT_TRUE(sealed.has_value());
     EXPECT_EQ(sealed->size(), plain.size() + kSecretBoxOverhead);
     EXPECT_EQ(static_cast<uint8_t>((*sealed)[0]), kSecretBoxV1);
-    if (!plain.empty() && plain.find_first_not_of('\0') != std::string::npos) {
+    // Only long plaintexts: a 1-byte one appears in ~11% of random nonces/tags by chance.
+    if (plain.size() >= 8 && plain.find_first_not_of('\0') != std::string::npos) {
       EXPECT_EQ(sealed->find(plain), std::string::npos) << "plaintext visible in sealed bytes";
     }
     auto opened = box.Open(*sealed, "AKID");
