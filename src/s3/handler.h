@@ -9,6 +9,7 @@
 #include "auth/sigv4.h"
 #include "http/router.h"
 #include "s3/credentials.h"
+#include "s3/checksum.h"
 #include "s3/errors.h"
 #include "s3/request.h"
 #include "store/object_io.h"
@@ -56,6 +57,8 @@ class S3Handler final : public http::Handler {
   void PutObjectStart();
   void PutAppend(std::string_view data);
   void PutFinish();
+  bool PutChecksumStart();
+  bool PutChecksumFinish();
   void PutFail(S3Error e, std::string_view message = {});
   static void OnWriterReady(void* ctx, Status st);
   static void OnPutDone(void* ctx, Status st, const store::PutResult& r);
@@ -91,6 +94,13 @@ class S3Handler final : public http::Handler {
   store::ObjectWriter* writer_ = nullptr;
   std::unique_ptr<auth::AwsChunkedDecoder> chunked_;
   std::optional<auth::PayloadVerifier> payload_;
+  // x-amz-checksum-*: computed over the decoded body, compared with the header value or
+  // the aws-chunked trailer, stored, and returned with x-amz-checksum-mode: ENABLED.
+  std::optional<Checksummer> checksum_;
+  ChecksumAlgo checksum_algo_ = ChecksumAlgo::kCrc32;
+  std::string checksum_expected_;  // base64 from the header; empty: from the trailer
+  bool checksum_in_trailer_ = false;
+  std::string checksum_raw_;       // computed, for the record and the response
   std::string overflow_;        // body bytes the writer could not take yet (body paused)
   uint64_t expected_size_ = 0;  // decoded body length announced by the client
   bool put_failed_ = false;

@@ -84,7 +84,97 @@ bool EtagListMatches(std::string_view list, std::string_view etag_hex) {
   return false;
 }
 
+store::ChecksumAlgorithm ToStore(ChecksumAlgo a) {
+  switch (a) {
+    case ChecksumAlgo::kCrc32: return store::ChecksumAlgorithm::kCrc32;
+    case ChecksumAlgo::kCrc32c: return store::ChecksumAlgorithm::kCrc32c;
+    case ChecksumAlgo::kCrc64Nvme: return store::ChecksumAlgorithm::kCrc64Nvme;
+    case ChecksumAlgo::kSha1: return store::ChecksumAlgorithm::kSha1;
+    case ChecksumAlgo::kSha256: return store::ChecksumAlgorithm::kSha256;
+  }
+  return store::ChecksumAlgorithm::kCrc32;
+}
+
+ChecksumAlgo FromStore(store::ChecksumAlgorithm a) {
+  switch (a) {
+    case store::ChecksumAlgorithm::kCrc32: return ChecksumAlgo::kCrc32;
+    case store::ChecksumAlgorithm::kCrc32c: return ChecksumAlgo::kCrc32c;
+    case store::ChecksumAlgorithm::kCrc64Nvme: return ChecksumAlgo::kCrc64Nvme;
+    case store::ChecksumAlgorithm::kSha1: return ChecksumAlgo::kSha1;
+    case store::ChecksumAlgorithm::kSha256: return ChecksumAlgo::kSha256;
+  }
+  return ChecksumAlgo::kCrc32;
+}
+
 }  // namespace
+
+bool S3Handler::PutChecksumStart() {
+  const http::RequestHead& h = ex_->head();
+  int found = 0;
+  for (uint32_t i = 0; i < h.header_count; ++i) {
+    if (auto algo = ChecksumAlgoFromHeader(h.headers[i].name)) {
+      ++found;
+      checksum_algo_ = *algo;
+      checksum_expected_ = std::string(h.headers[i].value);
+      if (!ValidateBase64Checksum(*algo, checksum_expected_)) {
+        RespondError(S3Error::kInvalidRequest,
+                     std::string("Value for ") + std::string(ChecksumHeaderName(*algo)) + " header is invalid.");
+        return false;
+      }
+    }
+  }
+  if (found > 1) {
+    RespondError(S3Error::kInvalidRequest, "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.");
+    return false;
+  }
+  if (std::string_view trailer = h.Find("x-amz-trailer"); !trailer.empty()) {
+    auto algo = ChecksumAlgoFromHeader(Trim(trailer));
+    if (!algo || found != 0 || !chunked_) {
+      RespondError(S3Error::kInvalidRequest, "The value specified in the x-amz-trailer header is not supported");
+      return false;
+    }
+    checksum_algo_ = *algo;
+    checksum_in_trailer_ = true;
+    found = 1;
+  }
+  if (found == 0) {
+    if (std::string_view sdk = h.Find("x-amz-sdk-checksum-algorithm"); !sdk.empty()) {
+      auto algo = ParseChecksumAlgo(sdk);
+      if (!algo) {
+        RespondError(S3Error::kInvalidRequest, "Checksum algorithm provided is unsupported.");
+        return false;
+      }
+      checksum_algo_ = *algo;  // computed and stored, nothing to compare with
+      found = 1;
+    }
+  }
+  if (found != 0) checksum_.emplace(checksum_algo_);
+  return true;
+}
+
+bool S3Handler::PutChecksumFinish() {
+  if (!checksum_) return true;
+  checksum_raw_ = checksum_->FinishRaw();
+  std::string expected = checksum_expected_;
+  if (checksum_in_trailer_) {
+    for (const auth::TrailerView& t : chunked_->trailers()) {
+      if (http::EqualsIgnoreCase(t.name, ChecksumHeaderName(checksum_algo_))) expected = std::string(t.value);
+    }
+    if (expected.empty() || !ValidateBase64Checksum(checksum_algo_, expected)) {
+      PutFail(S3Error::kInvalidRequest, "The trailing checksum declared in x-amz-trailer is missing or invalid.");
+      return false;
+    }
+  }
+  if (!expected.empty()) {
+    auto raw = util::Base64Decode(expected);
+    if (!raw || *raw != checksum_raw_) {
+      PutFail(S3Error::kBadDigest, std::string("The ") + std::string(ChecksumAlgoName(checksum_algo_)) +
+                                       " you specified did not match the calculated checksum.");
+      return false;
+    }
+  }
+  return true;
+}
 
 S3Handler::Pending* S3Handler::NewPending() {
   if (pending_ == nullptr) pending_ = new Pending{this};
@@ -116,6 +206,7 @@ void S3Handler::PutObjectStart() {
     if (a.payload_mode == auth::PayloadMode::kSignedHash) payload_.emplace(a.expected_payload_sha256);
     expected_size_ = h.content_length;
   }
+  if (!PutChecksumStart()) return;
   if (expected_size_ > kMaxPutSize) {
     RespondError(S3Error::kEntityTooLarge);
     return;
@@ -152,13 +243,17 @@ void S3Handler::OnBody(http::Exchange& ex, std::string_view piece) {
         PutFail(S3Error::kInvalidRequest);
         return;
       }
-      if (!r->data.empty()) PutAppend(r->data);
+      if (!r->data.empty()) {
+        if (checksum_) checksum_->Update(r->data);
+        PutAppend(r->data);
+      }
       piece.remove_prefix(r->consumed);
       if (put_failed_) return;
     }
     return;
   }
   if (payload_) payload_->Update(piece);
+  if (checksum_) checksum_->Update(piece);
   PutAppend(piece);
 }
 
@@ -224,6 +319,7 @@ void S3Handler::PutFinish() {
     PutFail(S3Error::kIncompleteBody);
     return;
   }
+  if (!PutChecksumFinish()) return;
   const http::RequestHead& h = ex_->head();
   store::ObjectRecord meta;
   meta.headers.content_type = h.Find("content-type");
@@ -245,6 +341,9 @@ void S3Handler::PutFinish() {
       lower_names.push_back(std::move(ln));
       meta.user_meta.push_back(store::KeyValue{lower_names.back(), h.headers[i].value});
     }
+  }
+  if (checksum_) {
+    meta.checksums.push_back(store::Checksum{ToStore(checksum_algo_), store::ChecksumType::kFullObject, checksum_raw_});
   }
   uint8_t md5[16];
   const uint8_t* md5p = nullptr;
@@ -276,9 +375,15 @@ void S3Handler::OnPutDone(void* ctx, Status st, const store::PutResult& r) {
     return;
   }
   std::string etag = "\"" + r.EtagHex() + "\"";
-  const http::OutHeader headers[] = {{"ETag", self->ex_->arena().Copy(etag)}};
+  http::OutHeader headers[3] = {{"ETag", self->ex_->arena().Copy(etag)}};
+  std::size_t n = 1;
+  if (self->checksum_) {
+    std::string b64 = util::Base64Encode(self->checksum_raw_.data(), self->checksum_raw_.size());
+    headers[n++] = {ChecksumHeaderName(self->checksum_algo_), self->ex_->arena().Copy(b64)};
+    headers[n++] = {"x-amz-checksum-type", "FULL_OBJECT"};
+  }
   self->stage_ = Stage::kDone;
-  self->ex_->Respond(200, headers, 1, {});
+  self->ex_->Respond(200, headers, n, {});
 }
 
 void S3Handler::PutFail(S3Error e, std::string_view message) {
@@ -330,6 +435,16 @@ void S3Handler::AppendObjectHeaders(const store::ObjectRecord& rec, std::string_
   for (const store::KeyValue& kv : rec.user_meta) {
     std::string name = "x-amz-meta-" + std::string(kv.key);
     out_headers_.push_back({ar.Copy(name), kv.value});
+  }
+  // Stored checksums, when asked for (x-amz-checksum-mode: ENABLED), on full-object reads.
+  if (http::EqualsIgnoreCase(ex_->head().Find("x-amz-checksum-mode"), "ENABLED") &&
+      ex_->head().Find("range").empty()) {
+    for (const store::Checksum& c : rec.checksums) {
+      std::string b64 = util::Base64Encode(c.value.data(), c.value.size());
+      out_headers_.push_back({ChecksumHeaderName(FromStore(c.algorithm)), ar.Copy(b64)});
+      out_headers_.push_back({"x-amz-checksum-type",
+                              c.type == store::ChecksumType::kFullObject ? "FULL_OBJECT" : "COMPOSITE"});
+    }
   }
 }
 

@@ -163,3 +163,47 @@ def test_aws_cli_cp_both_ways(srv, bucket, tmp_path):  # noqa: F811
     assert dst.read_bytes() == data
     r = aws(srv, c, "s3api", "head-object", "--bucket", "objects-bucket", "--key", "cli/up.bin")
     assert r.returncode == 0 and hashlib.md5(data).hexdigest() in r.stdout, r.stderr
+
+
+@pytest.mark.parametrize("algo", ["CRC32", "CRC32C", "SHA1", "SHA256"])
+def test_checksums_stored_verified_and_returned(bucket, algo):
+    s3, _ = bucket
+    data = os.urandom(70000)
+    r = s3.put_object(Bucket="objects-bucket", Key=f"ck/{algo}", Body=data, ChecksumAlgorithm=algo)
+    assert r.get(f"Checksum{algo}"), r
+    # boto3 validates the returned checksum against the body when ChecksumMode is ENABLED.
+    o = s3.get_object(Bucket="objects-bucket", Key=f"ck/{algo}", ChecksumMode="ENABLED")
+    assert o["Body"].read() == data
+    assert o[f"Checksum{algo}"] == r[f"Checksum{algo}"]
+    h = s3.head_object(Bucket="objects-bucket", Key=f"ck/{algo}", ChecksumMode="ENABLED")
+    assert h[f"Checksum{algo}"] == r[f"Checksum{algo}"]
+
+
+def test_wrong_checksum_is_bad_digest_and_stores_nothing(bucket):
+    s3, _ = bucket
+    s3.put_object(Bucket="objects-bucket", Key="ck/wrong", Body=b"original")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.put_object(Bucket="objects-bucket", Key="ck/wrong", Body=b"replacement", ChecksumCRC32="AAAAAA==")
+    assert code_of(e) == "BadDigest"
+    assert s3.get_object(Bucket="objects-bucket", Key="ck/wrong")["Body"].read() == b"original"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.put_object(Bucket="objects-bucket", Key="ck/wrong", Body=b"x", ChecksumSHA256="too-short")
+    assert code_of(e) == "InvalidRequest"
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/aws"), reason="Debian awscli not installed")
+@pytest.mark.parametrize("algo", ["CRC32", "SHA256"])
+def test_aws_cli_put_with_checksum(srv, bucket, tmp_path, algo):  # noqa: F811
+    _, c = bucket
+    f = tmp_path / "ck.bin"
+    data = os.urandom(100000)
+    f.write_bytes(data)
+    r = aws(srv, c, "s3api", "put-object", "--bucket", "objects-bucket", "--key", f"cli-ck/{algo}", "--body", str(f),
+            "--checksum-algorithm", algo)
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "out.bin"
+    r = aws(srv, c, "s3api", "get-object", "--bucket", "objects-bucket", "--key", f"cli-ck/{algo}",
+            "--checksum-mode", "ENABLED", str(out))
+    assert r.returncode == 0, r.stderr
+    assert out.read_bytes() == data
+    assert f"Checksum{algo}" in r.stdout
