@@ -12,15 +12,6 @@
 namespace mamute::s3 {
 namespace {
 
-// Query values: '+' means space, then percent-decoding.
-std::optional<std::string> DecodeQueryValue(std::string_view raw) {
-  std::string tmp(raw);
-  for (char& c : tmp) {
-    if (c == '+') c = ' ';
-  }
-  return PercentDecode(tmp);
-}
-
 // encoding-type=url: S3 URL-encodes keys and prefixes in listings (RFC 3986 unreserved kept).
 void AppendUrlEncoded(std::string* out, std::string_view s) {
   static constexpr char kHex[] = "0123456789ABCDEF";

@@ -409,11 +409,7 @@ void S3Handler::AppendObjectHeaders(const store::ObjectRecord& rec, std::string_
   auto override_or = [&](std::string_view q, std::string_view stored) -> std::string_view {
     QueryValue v = FindQuery(ex_->head().query, q);
     if (v.present && req_.op == S3Op::kGetObject) {
-      std::string tmp(v.raw);
-      for (char& c : tmp) {
-        if (c == '+') c = ' ';
-      }
-      if (auto d = PercentDecode(tmp)) return ar.Copy(*d);
+      if (auto d = DecodeQueryValue(v.raw)) return ar.Copy(*d);
     }
     return stored;
   };

@@ -55,6 +55,14 @@ std::optional<std::string> PercentDecode(std::string_view in) {
   return out;
 }
 
+std::optional<std::string> DecodeQueryValue(std::string_view raw) {
+  std::string tmp(raw);
+  for (char& c : tmp) {
+    if (c == '+') c = ' ';
+  }
+  return PercentDecode(tmp);
+}
+
 QueryValue FindQuery(std::string_view query, std::string_view name) noexcept {
   std::size_t pos = 0;
   while (pos < query.size()) {

@@ -31,6 +31,10 @@ std::string_view S3OpName(S3Op op) noexcept;
 /// Percent-decodes (no '+' → space: paths). nullopt on a malformed escape.
 std::optional<std::string> PercentDecode(std::string_view in);
 
+/// A query parameter's value: '+' means space, then percent-decoding. nullopt on a
+/// malformed escape.
+std::optional<std::string> DecodeQueryValue(std::string_view raw);
+
 /// Finds a query parameter by exact (raw) name. `present` tells a bare "?uploads" apart.
 struct QueryValue {
   bool present = false;
