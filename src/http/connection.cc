@@ -491,10 +491,9 @@ void Connection::FlushOut() noexcept {
   if (inflight_off_ >= inflight_.size()) {
     inflight_.clear();
     inflight_off_ = 0;
-    // Owned bytes (heads, small bodies) go before a streamed chunk: they precede it.
-    if (!pending_.empty() && ext_off_ >= ext_.size()) inflight_.swap(pending_);
-    else if (!pending_.empty() && ext_cb_ == nullptr) inflight_.swap(pending_);
-    else if (!pending_.empty() && ext_off_ == 0) inflight_.swap(pending_);
+    // Owned bytes (a head, small bodies) precede a streamed chunk that has not started
+    // leaving; a chunk already part-sent is finished first. (A sent chunk clears ext_cb_.)
+    if (!pending_.empty() && (ext_cb_ == nullptr || ext_off_ == 0)) inflight_.swap(pending_);
   }
   const std::size_t own = inflight_.size() - inflight_off_;
   const std::size_t ext = ext_cb_ != nullptr ? ext_.size() - ext_off_ : 0;
