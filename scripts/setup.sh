@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   # build
   build-essential pkg-config meson ninja-build
-  liburing-dev node-llhttp libssl-dev libxxhash-dev librocksdb-dev nlohmann-json3-dev zlib1g-dev
+  liburing-dev node-llhttp libssl-dev libxxhash-dev librocksdb-dev nlohmann-json3-dev zlib1g-dev libexpat1-dev
   # unit tests, sanitizers, fuzzing
   libgtest-dev libgmock-dev clang libclang-rt-14-dev
   # micro-benchmarks
