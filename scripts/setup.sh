@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential pkg-config meson ninja-build
   liburing-dev node-llhttp libssl-dev libxxhash-dev librocksdb-dev nlohmann-json3-dev zlib1g-dev libexpat1-dev
   # unit tests, sanitizers, fuzzing
-  libgtest-dev libgmock-dev clang libclang-rt-14-dev
+  libgtest-dev libgmock-dev clang-19 libclang-rt-19-dev
   # micro-benchmarks
   libbenchmark-dev
   # integration tests: real clients

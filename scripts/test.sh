@@ -3,6 +3,8 @@
 #   1. unit tests (debug-optimized build)
 #   2. unit tests again under ASan + UBSan
 #   3. integration tests: the real binary on 127.0.0.1 driven by real clients
+#   4. the same integration tests against the ASan + UBSan server (zero reports)
+#   5. every libFuzzer target for a short bounded time (scripts/fuzz.sh; clang-19)
 # Ends with one summary line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -43,7 +45,13 @@ step "unit tests (asan+ubsan)" unit_sanitized build/asan
 if [[ -d tests/integration ]] && ls tests/integration/test_*.py >/dev/null 2>&1; then
   step "integration tests" env MAMUTE_BIN="$PWD/build/debug/src/mamute" \
     "$PY" -m pytest -q -p no:cacheprovider tests/integration
+  # Sanitizer reports are not fatal in the server (a test would only see a dropped
+  # connection); conftest.py fails the run if any server log holds one.
+  step "integration tests (asan+ubsan server)" env MAMUTE_BIN="$PWD/build/asan/src/mamute" MAMUTE_SANITIZED=1 \
+    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    "$PY" -m pytest -q -p no:cacheprovider tests/integration
 fi
+step "fuzz (20 s per target)" scripts/fuzz.sh 20
 
 echo
 echo "test.sh: $passed passed, $failed failed"

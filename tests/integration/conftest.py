@@ -185,6 +185,25 @@ class MamuteServer:
         return f"<mamute s3={self.s3_port} api={self.api_port} logs={self.workdir}>"
 
 
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_sanitizer_reports(tmp_path_factory):
+    """After the whole run: no server log holds an ASan/LSan/UBSan report (the suite also
+    runs against the sanitized build, scripts/test.sh)."""
+    yield
+    found = []
+    for log in Path(tmp_path_factory.getbasetemp()).rglob("stderr*.log"):
+        text = log.read_text(errors="replace")
+        for marker in SANITIZER_MARKERS:
+            at = text.find(marker)
+            if at >= 0:
+                found.append(f"{log}:\n{text[max(0, at - 200):at + 3000]}")
+                break
+    assert not found, "sanitizer reports in server logs:\n" + "\n\n".join(found)
+
+
 def _finish(srv):
     rc = srv.stop()
     assert rc == 0, f"mamute exited with {rc}; stderr tail:\n{srv.stderr_tail()}"
