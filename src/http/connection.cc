@@ -32,15 +32,42 @@ Connection::Connection(Server* server, uint32_t slot) noexcept
       parser_(this, RequestParser::Limits{server->config().max_header_bytes, server->config().max_uri_bytes}),
       arena_(16 * 1024) {
   in_cap_ = server->config().max_header_bytes;
-  in_ = static_cast<char*>(std::malloc(in_cap_));
-  if (in_ == nullptr) std::abort();
   timer_.conn = this;
   timer_.fire = &Server::OnTimerFire;
   retry_timer_.conn = this;
   retry_timer_.fire = &Server::OnTimerFire;
+  trim_timer_.conn = this;
+  trim_timer_.fire = &Server::OnTimerFire;
 }
 
 Connection::~Connection() { std::free(in_); }
+
+void Connection::EnsureInput() noexcept {
+  if (in_ != nullptr) return;
+  in_ = static_cast<char*>(std::malloc(in_cap_));
+  if (in_ == nullptr) std::abort();
+}
+
+void Connection::ReleaseIdleMemory() noexcept {
+  // Only with nothing in progress: no head views into in_, no handler in the arena,
+  // no output queued or in the kernel's hands.
+  if (in_start_ != in_end_ || handler_ != nullptr || send_inflight_ || !pending_.empty() ||
+      inflight_off_ < inflight_.size() || !held_.empty()) {
+    return;
+  }
+  std::free(in_);
+  in_ = nullptr;
+  in_start_ = in_end_ = 0;
+  arena_.Release();
+  std::string().swap(pending_);
+  std::string().swap(inflight_);
+  inflight_off_ = 0;
+  std::vector<Held>().swap(held_);
+}
+
+void Connection::OnTrimTimer() noexcept {
+  if (stage_ == Stage::kIdle) ReleaseIdleMemory();
+}
 
 core::Shard& Connection::shard() noexcept { return server_->shard(); }
 
@@ -191,8 +218,11 @@ std::size_t Connection::ProcessOnce(const char* data, std::size_t len) noexcept 
       std::size_t rest = len - took;
       std::size_t room = in_cap_ - in_end_;
       std::size_t n = rest < room ? rest : room;
-      std::memcpy(in_ + in_end_, data + took, n);
-      in_end_ += n;
+      if (n > 0) {
+        EnsureInput();
+        std::memcpy(in_ + in_end_, data + took, n);
+        in_end_ += n;
+      }
       took += n;
       Pump();
     }
@@ -201,8 +231,11 @@ std::size_t Connection::ProcessOnce(const char* data, std::size_t len) noexcept 
   CompactInput();
   std::size_t room = in_cap_ - in_end_;
   std::size_t n = len < room ? len : room;
-  std::memcpy(in_ + in_end_, data, n);
-  in_end_ += n;
+  if (n > 0) {
+    EnsureInput();
+    std::memcpy(in_ + in_end_, data, n);
+    in_end_ += n;
+  }
   Pump();
   return n;
 }
@@ -221,6 +254,7 @@ void Connection::Pump() noexcept {
          pending_.size() + inflight_.size() < kMaxOutputBacklog) {
     if (stage_ == Stage::kIdle) {
       CompactInput();
+      server_->timers(Server::kTrimTimer).Disarm(&trim_timer_);
       stage_ = Stage::kReadHead;
       if (!first_request_) SetTimer(Server::kHeaderTimer);
       start_ms_ = server_->shard().now_ms();
@@ -444,6 +478,8 @@ void Connection::FinishRequest() noexcept {
   if (in_start_ == in_end_) {
     in_start_ = in_end_ = 0;
     SetTimer(Server::kIdleTimer);
+    // Not released now: a busy keep-alive connection would malloc per request.
+    server_->timers(Server::kTrimTimer).Arm(&trim_timer_, server_->shard().now_ms());
     if (stopping_ || server_->stopping()) {
       close_after_send_ = true;
       stage_ = Stage::kWrite;
@@ -663,6 +699,7 @@ void Connection::StartClose() noexcept {
   stage_ = Stage::kClosing;
   SetTimer(-1);
   server_->timers(Server::kRetryTimer).Disarm(&retry_timer_);
+  server_->timers(Server::kTrimTimer).Disarm(&trim_timer_);
   if (handler_ != nullptr) {
     if (!responded_) {
       handler_->OnAbort(*this);
@@ -696,9 +733,9 @@ void Connection::OnClosed() noexcept {
   close_inflight_ = false;
   pending_.clear();
   inflight_.clear();
-  if (pending_.capacity() > (64u << 10)) std::string().swap(pending_);
-  if (inflight_.capacity() > (64u << 10)) std::string().swap(inflight_);
-  arena_.Reset();
+  in_start_ = in_end_ = 0;
+  // A closed slot waits in the free list holding nothing.
+  ReleaseIdleMemory();
   server_->Release(this);
 }
 
