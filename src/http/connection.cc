@@ -131,11 +131,25 @@ void Connection::PauseRecv() noexcept {
   recv_paused_ = true;
 }
 
+bool Connection::OutputBacklogFull() const noexcept {
+  return pending_.size() + inflight_.size() >= kMaxOutputBacklog;
+}
+
+void Connection::ArmWriteStall() noexcept {
+  // Between requests, stopped at the output backlog because the client does not read its
+  // responses: no header/body/idle timer applies, so bound the stall like any other write
+  // (--body-timeout-ms, re-armed on each send's progress). Without it a client that pipelines
+  // and never reads would hold its backlog and its held receive buffers forever.
+  if (stage_ == Stage::kIdle && OutputBacklogFull() && timer_kind_ != Server::kBodyTimer) {
+    SetTimer(Server::kBodyTimer);
+  }
+}
+
 bool Connection::CanProcess() const noexcept {
   if (stage_ == Stage::kClosing) return false;
   if (stage_ == Stage::kLinger) return true;  // discards
   if (body_paused_ && stage_ == Stage::kReadBody) return false;
-  return pending_.size() + inflight_.size() < kMaxOutputBacklog;
+  return !OutputBacklogFull();
 }
 
 void Connection::OnRecv(io_uring_cqe* cqe) noexcept {
@@ -152,6 +166,7 @@ void Connection::OnRecv(io_uring_cqe* cqe) noexcept {
     } else if (held_.size() > 0 || !CanProcess()) {
       held_.push_back(Held{bid, static_cast<uint32_t>(res), 0});
       if (held_.size() >= kMaxHeld) PauseRecv();
+      ArmWriteStall();
     } else {
       std::size_t took = Process(data, static_cast<std::size_t>(res));
       if (took < static_cast<std::size_t>(res) && stage_ != Stage::kClosing) {
@@ -251,7 +266,7 @@ void Connection::CompactInput() noexcept {
 void Connection::Pump() noexcept {
   in_pump_ = true;
   while (in_start_ < in_end_ && (stage_ == Stage::kIdle || stage_ == Stage::kReadHead || stage_ == Stage::kReadBody) &&
-         pending_.size() + inflight_.size() < kMaxOutputBacklog) {
+         !OutputBacklogFull()) {
     if (stage_ == Stage::kIdle) {
       CompactInput();
       server_->timers(Server::kTrimTimer).Disarm(&trim_timer_);
@@ -281,6 +296,7 @@ void Connection::Pump() noexcept {
   // In kReadBody with in_ consumed, the body continues from the provided buffers;
   // the head views stay valid because nothing is written over in_ until the request ends.
   in_pump_ = false;
+  ArmWriteStall();
   // The head did not complete and the buffer is full: too large.
   if (stage_ == Stage::kReadHead && parser_.in_head() && in_start_ == in_end_ && in_end_ >= in_cap_) {
     parser_.head().header_count = 0;
@@ -591,13 +607,21 @@ void Connection::OnSend(io_uring_cqe* cqe) noexcept {
     MaybeFinishClose();
     return;
   }
-  if (timer_kind_ == Server::kBodyTimer && (stage_ == Stage::kWrite || streaming_)) SetTimer(Server::kBodyTimer);
+  if (timer_kind_ == Server::kBodyTimer && (stage_ == Stage::kWrite || stage_ == Stage::kIdle || streaming_)) {
+    SetTimer(Server::kBodyTimer);  // progress: the write-stall bound starts again
+  }
   FlushOut();
   // Output drained below the backlog limit: resume held input.
   if (held_.size() > 0 || in_start_ < in_end_) {
     DrainHeld();
     Pump();
     FlushOut();
+  }
+  if (stage_ == Stage::kIdle && timer_kind_ == Server::kBodyTimer && !OutputBacklogFull() && in_start_ == in_end_ &&
+      held_.empty()) {
+    // The backlog drained and no request is waiting: an idle keep-alive connection again.
+    SetTimer(Server::kIdleTimer);
+    server_->timers(Server::kTrimTimer).Arm(&trim_timer_, server_->shard().now_ms());
   }
   if (!recv_armed_ && !recv_paused_ && stage_ != Stage::kClosing && held_.size() < kMaxHeld) ArmRecv();
   else if (recv_paused_ && held_.size() == 0 && !recv_armed_ && stage_ != Stage::kClosing) ArmRecv();

@@ -83,6 +83,8 @@ class Connection final : public Exchange, private RequestParser::Sink {
   void ArmRecv() noexcept;
   void PauseRecv() noexcept;
   bool CanProcess() const noexcept;
+  bool OutputBacklogFull() const noexcept;
+  void ArmWriteStall() noexcept;   // the client stopped reading between requests
   std::size_t Process(const char* data, std::size_t len) noexcept;  // bytes taken
   std::size_t ProcessOnce(const char* data, std::size_t len) noexcept;
   void DrainHeld() noexcept;

@@ -284,6 +284,37 @@ def test_pipelined_flood_on_many_connections(start_server):
         assert grown < 64 * 1024, f"peak RSS grew {grown} KiB"
 
 
+UNREAD_K = 4096  # response size: 1 MiB of output is 256 responses
+# Padded requests (4 KiB each), so that the kernel's socket buffers fill with few of them.
+UNREAD_REQ = build_request("GET", f"/_test/bytes?n={UNREAD_K}", headers=["X-Pad: " + "p" * 4000])
+
+
+def _send_without_reading(port, limit_s):
+    """Pipelines UNREAD_REQ (80 MB of them: far more than any buffer on the way) and never reads,
+    until sending has stalled for 1 s, the server closed, or limit_s passed.
+    Returns (socket, whole requests sent, stalled, closed)."""
+    s = socket.create_connection(("127.0.0.1", port))
+    s.setblocking(False)
+    out = memoryview(UNREAD_REQ * 20000)
+    off = 0
+    t0 = time.monotonic()
+    stalled_since = None
+    closed = False
+    while off < len(out) and time.monotonic() - t0 < limit_s:
+        try:
+            off += s.send(out[off:off + 65536])
+            stalled_since = None
+        except BlockingIOError:
+            stalled_since = stalled_since or time.monotonic()
+            if time.monotonic() - stalled_since > 1.0:
+                break
+            time.sleep(0.05)
+        except (BrokenPipeError, ConnectionResetError):
+            closed = True
+            break
+    return s, off // len(UNREAD_REQ), stalled_since is not None, closed
+
+
 def test_pipelining_client_that_never_reads_is_bounded(start_server):
     """One client pipelines requests for large responses and never reads: the
     server stops reading at its 1 MiB output backlog instead of buffering
@@ -292,34 +323,34 @@ def test_pipelining_client_that_never_reads_is_bounded(start_server):
     srv = start_server(body_timeout_ms=20000)
     served(srv.s3_port)
     rss0 = rss_kib(srv)
-    k = 4096  # 1 MiB of output is 256 responses
-    # Padded requests (4 KiB each), so that the kernel's socket buffers fill with few of them.
-    req = build_request("GET", f"/_test/bytes?n={k}", headers=["X-Pad: " + "p" * 4000])
-    s = socket.create_connection(("127.0.0.1", srv.s3_port))
+    s, sent, stalled, closed = _send_without_reading(srv.s3_port, 15)
     try:
-        s.setblocking(False)
-        out = memoryview(req * 20000)  # 80 MB: far more than any buffer on the way
-        off = 0
-        t0 = time.monotonic()
-        stalled_since = None
-        # Send until the kernel's buffers and the server's held input are full.
-        while off < len(out) and time.monotonic() - t0 < 15:
-            try:
-                off += s.send(out[off:off + 65536])
-                stalled_since = None
-            except BlockingIOError:
-                stalled_since = stalled_since or time.monotonic()
-                if time.monotonic() - stalled_since > 1.0:
-                    break
-                time.sleep(0.05)
-        sent = off // len(req)  # a partial last request is never answered
-        assert stalled_since is not None, "the server never stopped reading"
+        assert stalled and not closed, "the server never stopped reading"
         assert served(srv.s3_port, 5) < 2.0
         if not SANITIZED:
             grown = rss_kib(srv) - rss0
             # 1 MiB backlog + 8 x 32 KiB held buffers + the socket's own buffers are the kernel's.
             assert grown < 16 * 1024, f"RSS grew {grown} KiB for {sent} unread requests"
-        _pipeline([(s, [k] * sent, b"")])
+        _pipeline([(s, [UNREAD_K] * sent, b"")])  # a partial last request is never answered
     finally:
         s.close()
 
+
+def test_pipelining_client_that_never_reads_is_cut_by_the_write_timeout(start_server):
+    """The same client against the default short timeouts (body/write 1 s): once the server's
+    output stops draining for --body-timeout-ms, it closes the connection (write timeout) rather
+    than holding its backlog for as long as the client likes."""
+    srv = start_server()
+    w0 = srv.metric("mamute_http_write_timeouts_total")
+    s, _, _, closed = _send_without_reading(srv.s3_port, 10)
+    try:
+        # Still not reading the responses: the server must give up on its own.
+        deadline = time.monotonic() + 8
+        while not closed and time.monotonic() < deadline:
+            time.sleep(0.2)
+            closed = srv.metric("mamute_http_write_timeouts_total") == w0 + 1
+        assert closed, "a client that never reads kept its connection (and backlog) for 8 s"
+        assert served(srv.s3_port) < 2.0
+    finally:
+        s.close()
+    assert wait_metric(srv, "mamute_http_open_connections", 0, timeout=5) == 0
