@@ -63,24 +63,37 @@ def mgmt(srv, method, path, key, body=None):
     return st, (json.loads(raw_body) if raw_body else None)
 
 
-class _PresignAt(botocore.auth.S3SigV4QueryAuth):
-    """A presigned URL signed at a chosen time (botocore signs at utcnow())."""
+def _sign_at(signer, request, when):
+    """botocore's add_auth, at a chosen time instead of utcnow() (expiry and clock-skew rows)."""
+    request.context["timestamp"] = when.strftime(botocore.auth.SIGV4_TIMESTAMP)
+    signer._modify_request_before_signing(request)
+    canonical = signer.canonical_request(request)
+    sts = signer.string_to_sign(request, canonical)
+    signer._inject_signature_to_request(request, signer.signature(sts, request))
 
+
+class _PresignAt(botocore.auth.S3SigV4QueryAuth):
     def __init__(self, creds, expires, when):
         super().__init__(creds, "s3", "us-east-1", expires=expires)
         self._when = when
 
     def add_auth(self, request):
-        request.context["timestamp"] = self._when.strftime(botocore.auth.SIGV4_TIMESTAMP)
-        self._modify_request_before_signing(request)
-        canonical = self.canonical_request(request)
-        sts = self.string_to_sign(request, canonical)
-        self._inject_signature_to_request(request, self.signature(sts, request))
+        _sign_at(self, request, self._when)
 
 
-def sign_header(port, ak, sk, method, target, headers, body):
+class _SignAt(botocore.auth.S3SigV4Auth):
+    def __init__(self, creds, region, when):
+        super().__init__(creds, "s3", region)
+        self._when = when
+
+    def add_auth(self, request):
+        _sign_at(self, request, self._when)
+
+
+def sign_header(port, ak, sk, method, target, headers, body, region="us-east-1", ago=0):
     req = AWSRequest(method=method, url=f"http://127.0.0.1:{port}{target}", headers=dict(headers), data=body)
-    botocore.auth.S3SigV4Auth(botocore.credentials.Credentials(ak, sk), "s3", "us-east-1").add_auth(req)
+    when = datetime.datetime.utcnow() - datetime.timedelta(seconds=ago)
+    _SignAt(botocore.credentials.Credentials(ak, sk), region, when).add_auth(req)
     return {k: v for k, v in req.headers.items()}, target
 
 
@@ -179,8 +192,9 @@ def world(tmp_path_factory):
 # ====================================================================== identities
 
 # What an identity amounts to on each plane.
-OWNER, ANON, BAD_SIG, UNKNOWN_KEY, FOREIGN, EXPIRED, UNSUPPORTED = (
-    "owner", "anonymous", "bad_signature", "unknown_key", "foreign_bucket", "expired", "unsupported_scheme")
+OWNER, ANON, BAD_SIG, UNKNOWN_KEY, FOREIGN, EXPIRED, UNSUPPORTED, AMBIGUOUS, SKEWED, BAD_SCOPE = (
+    "owner", "anonymous", "bad_signature", "unknown_key", "foreign_bucket", "expired", "unsupported_scheme",
+    "ambiguous", "skewed", "bad_scope")
 MGMT_OK, MGMT_401 = "mgmt_ok", "mgmt_401"
 
 
@@ -193,12 +207,17 @@ class Identity:
     apply: object
 
 
-def _creds(pick, secret=None):
+def _creds(pick, secret=None, then=None, **kw):
     def apply(w, port, method, target, headers, body):
         c = pick(w)
-        return sign_header(port, c["access_key_id"], secret(w) if secret else c["secret_access_key"], method, target,
-                           headers, body)
+        h, t = sign_header(port, c["access_key_id"], secret(w) if secret else c["secret_access_key"], method, target,
+                           headers, body, **kw)
+        return then(h, t) if then else (h, t)
     return apply
+
+
+def _add_presign_marker(h, t):
+    return h, t + ("&" if "?" in t else "?") + "X-Amz-Algorithm=AWS4-HMAC-SHA256"
 
 
 def _presigned(tamper=None, **kw):
@@ -232,6 +251,11 @@ IDENTITIES = [
              _presigned(lambda t: _replace_param(t, "X-Amz-Signature", _flip))),
     Identity("presign_tampered_expiry", BAD_SIG, MGMT_401,
              _presigned(lambda t: _replace_param(t, "X-Amz-Expires", lambda v: str(int(v) + 3600)))),
+    Identity("signed_an_hour_ago", SKEWED, MGMT_401, _creds(lambda w: w.cred_a, ago=3600)),
+    Identity("signed_for_another_region", BAD_SCOPE, MGMT_401, _creds(lambda w: w.cred_a, region="eu-west-1")),
+    Identity("header_and_query_signature", AMBIGUOUS, MGMT_401, _creds(lambda w: w.cred_a, then=_add_presign_marker)),
+    Identity("sigv2_header", UNSUPPORTED, MGMT_401,
+             _header("Authorization", lambda w: f"AWS {w.cred_a['access_key_id']}:bm90IGEgc2lnbmF0dXJl")),
     # Management identities: on the S3 plane an API key is no SigV4, i.e. anonymous.
     Identity("api_key", ANON, MGMT_OK, _header("X-API-Key", lambda w: w.api_key)),
     Identity("api_key_rotated_once", ANON, MGMT_401, _header("X-API-Key", lambda w: w.old_api_keys[-1])),
@@ -311,6 +335,9 @@ def s3_expect(identity, op):
             UNKNOWN_KEY: (403, "InvalidAccessKeyId"),
             EXPIRED: (403, "AccessDenied"),
             UNSUPPORTED: (501, "NotImplemented"),
+            AMBIGUOUS: (400, "InvalidArgument"),
+            SKEWED: (403, "RequestTimeTooSkewed"),
+            BAD_SCOPE: (400, "AuthorizationHeaderMalformed"),
         }[identity.s3]
     return st, (None if op.method == "HEAD" else code)
 
