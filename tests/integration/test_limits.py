@@ -154,9 +154,11 @@ def test_10000_idle_connections_bounded_memory(start_server):
 # ====================================================================== slowloris in numbers
 
 def test_slowloris_heads_and_bodies_in_numbers(start_server):
-    """200 connections trickle a head and 200 trickle a body (a byte per 200 ms):
-    the header/body timeouts (1 s) close every one with 408, and a normal client
-    is served throughout."""
+    """200 connections trickle a head (a byte per 200 ms: the header deadline is not
+    extended by progress) and 200 stall in their body: the header/body timeouts
+    (1 s) close every one with 408, and a normal client is served throughout.
+    (A body trickled faster than the body timeout is not cut: see
+    test_trickled_body_is_cut.)"""
     n = 200
     raise_nofile(2 * n + 256)
     srv = start_server()
@@ -172,7 +174,7 @@ def test_slowloris_heads_and_bodies_in_numbers(start_server):
         t0 = time.monotonic()
         latencies = []
         while time.monotonic() - t0 < 2.5:
-            for c in heads + bodies:
+            for c in heads:
                 try:
                     c.sock.send(b"s")
                 except OSError:
@@ -354,3 +356,25 @@ def test_pipelining_client_that_never_reads_is_cut_by_the_write_timeout(start_se
     finally:
         s.close()
     assert wait_metric(srv, "mamute_http_open_connections", 0, timeout=5) == 0
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "LIMITATION (issue 8 leftover): each body byte re-arms --body-timeout-ms, so a body trickled a "
+    "byte at a time faster than the timeout holds its connection until the Content-Length is "
+    "reached (a slowloris body; bounded only by --max-connections). Needs a minimum body rate "
+    "(like Apache mod_reqtimeout MinRate), which changes test_http.py's "
+    "test_slow_body_with_progress_is_not_cut policy."))
+def test_trickled_body_is_cut(start_server):
+    srv = start_server()
+    with Conn(srv.s3_port, timeout=6) as c:
+        c.send(build_request("PUT", "/_test/echo", None, ["Content-Length: 1000"]) + b"a")
+        t0 = time.monotonic()
+        cut = False
+        while time.monotonic() - t0 < 4 and not cut:
+            time.sleep(0.2)
+            try:
+                c.sock.send(b"s")
+            except OSError:
+                cut = True
+            cut = cut or not c.nothing_within(0.01)
+        assert cut, "a body trickled a byte per 200 ms was not cut within 4 s (body timeout 1 s)"
