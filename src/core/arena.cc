@@ -5,13 +5,18 @@
 
 namespace mamute::core {
 
-Arena::~Arena() {
+Arena::~Arena() { Release(); }
+
+void Arena::Release() noexcept {
   Block* b = first_;
   while (b != nullptr) {
     Block* n = b->next;
     std::free(b);
     b = n;
   }
+  first_ = cur_ = nullptr;
+  pos_ = 0;
+  used_total_ = 0;
 }
 
 void* Arena::Allocate(std::size_t n, std::size_t align) noexcept {

@@ -21,6 +21,9 @@ class Arena {
   std::string_view Copy(std::string_view s) noexcept;
   /// Frees every block but the first and rewinds.
   void Reset() noexcept;
+  /// Frees every block, the first too: an idle owner holds no memory (the next
+  /// Allocate mallocs a block again).
+  void Release() noexcept;
   std::size_t bytes_used() const noexcept { return used_total_ + (cur_ ? pos_ : 0); }
 
  private:

@@ -32,15 +32,42 @@ Connection::Connection(Server* server, uint32_t slot) noexcept
       parser_(this, RequestParser::Limits{server->config().max_header_bytes, server->config().max_uri_bytes}),
       arena_(16 * 1024) {
   in_cap_ = server->config().max_header_bytes;
-  in_ = static_cast<char*>(std::malloc(in_cap_));
-  if (in_ == nullptr) std::abort();
   timer_.conn = this;
   timer_.fire = &Server::OnTimerFire;
   retry_timer_.conn = this;
   retry_timer_.fire = &Server::OnTimerFire;
+  trim_timer_.conn = this;
+  trim_timer_.fire = &Server::OnTimerFire;
 }
 
 Connection::~Connection() { std::free(in_); }
+
+void Connection::EnsureInput() noexcept {
+  if (in_ != nullptr) return;
+  in_ = static_cast<char*>(std::malloc(in_cap_));
+  if (in_ == nullptr) std::abort();
+}
+
+void Connection::ReleaseIdleMemory() noexcept {
+  // Only with nothing in progress: no head views into in_, no handler in the arena,
+  // no output queued or in the kernel's hands.
+  if (in_start_ != in_end_ || handler_ != nullptr || send_inflight_ || !pending_.empty() ||
+      inflight_off_ < inflight_.size() || !held_.empty()) {
+    return;
+  }
+  std::free(in_);
+  in_ = nullptr;
+  in_start_ = in_end_ = 0;
+  arena_.Release();
+  std::string().swap(pending_);
+  std::string().swap(inflight_);
+  inflight_off_ = 0;
+  std::vector<Held>().swap(held_);
+}
+
+void Connection::OnTrimTimer() noexcept {
+  if (stage_ == Stage::kIdle) ReleaseIdleMemory();
+}
 
 core::Shard& Connection::shard() noexcept { return server_->shard(); }
 
@@ -104,11 +131,25 @@ void Connection::PauseRecv() noexcept {
   recv_paused_ = true;
 }
 
+bool Connection::OutputBacklogFull() const noexcept {
+  return pending_.size() + inflight_.size() >= kMaxOutputBacklog;
+}
+
+void Connection::ArmWriteStall() noexcept {
+  // Between requests, stopped at the output backlog because the client does not read its
+  // responses: no header/body/idle timer applies, so bound the stall like any other write
+  // (--body-timeout-ms, re-armed on each send's progress). Without it a client that pipelines
+  // and never reads would hold its backlog and its held receive buffers forever.
+  if (stage_ == Stage::kIdle && OutputBacklogFull() && timer_kind_ != Server::kBodyTimer) {
+    SetTimer(Server::kBodyTimer);
+  }
+}
+
 bool Connection::CanProcess() const noexcept {
   if (stage_ == Stage::kClosing) return false;
   if (stage_ == Stage::kLinger) return true;  // discards
   if (body_paused_ && stage_ == Stage::kReadBody) return false;
-  return pending_.size() + inflight_.size() < kMaxOutputBacklog;
+  return !OutputBacklogFull();
 }
 
 void Connection::OnRecv(io_uring_cqe* cqe) noexcept {
@@ -125,6 +166,7 @@ void Connection::OnRecv(io_uring_cqe* cqe) noexcept {
     } else if (held_.size() > 0 || !CanProcess()) {
       held_.push_back(Held{bid, static_cast<uint32_t>(res), 0});
       if (held_.size() >= kMaxHeld) PauseRecv();
+      ArmWriteStall();
     } else {
       std::size_t took = Process(data, static_cast<std::size_t>(res));
       if (took < static_cast<std::size_t>(res) && stage_ != Stage::kClosing) {
@@ -191,8 +233,11 @@ std::size_t Connection::ProcessOnce(const char* data, std::size_t len) noexcept 
       std::size_t rest = len - took;
       std::size_t room = in_cap_ - in_end_;
       std::size_t n = rest < room ? rest : room;
-      std::memcpy(in_ + in_end_, data + took, n);
-      in_end_ += n;
+      if (n > 0) {
+        EnsureInput();
+        std::memcpy(in_ + in_end_, data + took, n);
+        in_end_ += n;
+      }
       took += n;
       Pump();
     }
@@ -201,8 +246,11 @@ std::size_t Connection::ProcessOnce(const char* data, std::size_t len) noexcept 
   CompactInput();
   std::size_t room = in_cap_ - in_end_;
   std::size_t n = len < room ? len : room;
-  std::memcpy(in_ + in_end_, data, n);
-  in_end_ += n;
+  if (n > 0) {
+    EnsureInput();
+    std::memcpy(in_ + in_end_, data, n);
+    in_end_ += n;
+  }
   Pump();
   return n;
 }
@@ -218,9 +266,10 @@ void Connection::CompactInput() noexcept {
 void Connection::Pump() noexcept {
   in_pump_ = true;
   while (in_start_ < in_end_ && (stage_ == Stage::kIdle || stage_ == Stage::kReadHead || stage_ == Stage::kReadBody) &&
-         pending_.size() + inflight_.size() < kMaxOutputBacklog) {
+         !OutputBacklogFull()) {
     if (stage_ == Stage::kIdle) {
       CompactInput();
+      server_->timers(Server::kTrimTimer).Disarm(&trim_timer_);
       stage_ = Stage::kReadHead;
       if (!first_request_) SetTimer(Server::kHeaderTimer);
       start_ms_ = server_->shard().now_ms();
@@ -247,6 +296,7 @@ void Connection::Pump() noexcept {
   // In kReadBody with in_ consumed, the body continues from the provided buffers;
   // the head views stay valid because nothing is written over in_ until the request ends.
   in_pump_ = false;
+  ArmWriteStall();
   // The head did not complete and the buffer is full: too large.
   if (stage_ == Stage::kReadHead && parser_.in_head() && in_start_ == in_end_ && in_end_ >= in_cap_) {
     parser_.head().header_count = 0;
@@ -444,6 +494,8 @@ void Connection::FinishRequest() noexcept {
   if (in_start_ == in_end_) {
     in_start_ = in_end_ = 0;
     SetTimer(Server::kIdleTimer);
+    // Not released now: a busy keep-alive connection would malloc per request.
+    server_->timers(Server::kTrimTimer).Arm(&trim_timer_, server_->shard().now_ms());
     if (stopping_ || server_->stopping()) {
       close_after_send_ = true;
       stage_ = Stage::kWrite;
@@ -555,13 +607,21 @@ void Connection::OnSend(io_uring_cqe* cqe) noexcept {
     MaybeFinishClose();
     return;
   }
-  if (timer_kind_ == Server::kBodyTimer && (stage_ == Stage::kWrite || streaming_)) SetTimer(Server::kBodyTimer);
+  if (timer_kind_ == Server::kBodyTimer && (stage_ == Stage::kWrite || stage_ == Stage::kIdle || streaming_)) {
+    SetTimer(Server::kBodyTimer);  // progress: the write-stall bound starts again
+  }
   FlushOut();
   // Output drained below the backlog limit: resume held input.
   if (held_.size() > 0 || in_start_ < in_end_) {
     DrainHeld();
     Pump();
     FlushOut();
+  }
+  if (stage_ == Stage::kIdle && timer_kind_ == Server::kBodyTimer && !OutputBacklogFull() && in_start_ == in_end_ &&
+      held_.empty()) {
+    // The backlog drained and no request is waiting: an idle keep-alive connection again.
+    SetTimer(Server::kIdleTimer);
+    server_->timers(Server::kTrimTimer).Arm(&trim_timer_, server_->shard().now_ms());
   }
   if (!recv_armed_ && !recv_paused_ && stage_ != Stage::kClosing && held_.size() < kMaxHeld) ArmRecv();
   else if (recv_paused_ && held_.size() == 0 && !recv_armed_ && stage_ != Stage::kClosing) ArmRecv();
@@ -663,6 +723,7 @@ void Connection::StartClose() noexcept {
   stage_ = Stage::kClosing;
   SetTimer(-1);
   server_->timers(Server::kRetryTimer).Disarm(&retry_timer_);
+  server_->timers(Server::kTrimTimer).Disarm(&trim_timer_);
   if (handler_ != nullptr) {
     if (!responded_) {
       handler_->OnAbort(*this);
@@ -696,9 +757,9 @@ void Connection::OnClosed() noexcept {
   close_inflight_ = false;
   pending_.clear();
   inflight_.clear();
-  if (pending_.capacity() > (64u << 10)) std::string().swap(pending_);
-  if (inflight_.capacity() > (64u << 10)) std::string().swap(inflight_);
-  arena_.Reset();
+  in_start_ = in_end_ = 0;
+  // A closed slot waits in the free list holding nothing.
+  ReleaseIdleMemory();
   server_->Release(this);
 }
 

@@ -20,7 +20,7 @@ Server::Server(core::Shard* shard, Service* service, ServerConfig config) noexce
     : shard_(shard), service_(service), config_(std::move(config)), metrics_(std::make_unique<ServerMetrics>()),
       access_log_(STDOUT_FILENO) {
   const uint32_t durations[kTimerKinds] = {config_.idle_timeout_ms, config_.header_timeout_ms,
-                                           config_.body_timeout_ms, config_.linger_ms, 20};
+                                           config_.body_timeout_ms, config_.linger_ms, 20, kTrimDelayMs};
   for (int i = 0; i < kTimerKinds; ++i) timer_lists_[i] = std::make_unique<core::TimerList>(durations[i]);
   metrics_->service = std::string(service_->name());
   metrics_->shard = shard_->id();
@@ -165,6 +165,8 @@ void Server::OnTimerFire(core::Timer* t) {
   auto* ct = static_cast<Connection::ConnTimer*>(t);
   if (t == &ct->conn->retry_timer_) {
     ct->conn->OnRetryTimer();
+  } else if (t == &ct->conn->trim_timer_) {
+    ct->conn->OnTrimTimer();
   } else {
     ct->conn->OnTimer();
   }

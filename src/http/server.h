@@ -33,7 +33,9 @@ struct ServerConfig {
 
 class Server {
  public:
-  enum TimerKind { kIdleTimer = 0, kHeaderTimer, kBodyTimer, kLingerTimer, kRetryTimer, kTimerKinds };
+  enum TimerKind { kIdleTimer = 0, kHeaderTimer, kBodyTimer, kLingerTimer, kRetryTimer, kTrimTimer, kTimerKinds };
+  /// An idle keep-alive connection frees its head buffer and arena after this long.
+  static constexpr uint32_t kTrimDelayMs = 1000;
 
   Server(core::Shard* shard, Service* service, ServerConfig config) noexcept;
   ~Server();

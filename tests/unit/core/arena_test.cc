@@ -24,5 +24,17 @@ TEST(Arena, AlignmentAndLargeAllocations) {
   EXPECT_EQ(a.Copy("again"), "again");
 }
 
+TEST(Arena, ReleaseFreesEverythingAndStaysUsable) {
+  Arena a(256);
+  a.Allocate(100);
+  a.Allocate(1000);  // a second block
+  a.Release();
+  EXPECT_EQ(a.bytes_used(), 0u);
+  a.Release();  // twice is harmless
+  EXPECT_EQ(a.Copy("after release"), "after release");
+  a.Reset();
+  EXPECT_EQ(a.Copy("reset"), "reset");
+}
+
 }  // namespace
 }  // namespace mamute::core
