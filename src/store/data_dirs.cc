@@ -132,8 +132,11 @@ Status CheckDataDirs(const std::vector<std::string>& dirs, bool create) {
     if (!create) {
       return Status::Ok();
     }
+    // Dir #0 first, as a set of one; the others are then adopted as appended dirs. In this
+    // order a crash at any point leaves files the next start accepts.
     base.set = FileId::Generate().ToHex();
-    base.count = 0;
+    base.count = 1;
+    MAMUTE_RETURN_IF_ERROR(WriteId(dirs[0], base));
   } else {
     base = *ids[0];
     if (base.index != 0) {

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -89,6 +90,27 @@ TEST_F(DataDirsTest, AppendingADirIsAllowed) {
   Status s = CheckDataDirs(Dirs({0, 1, 2}), false);
   EXPECT_TRUE(s.ok()) << s.ToString();
   EXPECT_FALSE(fs::exists(dirs_[2] + "/" + std::string(kDataDirIdFile)));
+}
+
+// A crash while a first start writes the identity files: dir #0 is written first (a set of
+// one), so any prefix of the writes is accepted by the next start.
+TEST_F(DataDirsTest, CrashDuringFirstStartIsAdoptedNextTime) {
+  ASSERT_TRUE(CheckDataDirs(Dirs({0, 1, 2}), true).ok());
+  // As if the crash came after dir #1's file but before #2's and the final count in #0.
+  std::string id0;
+  {
+    std::ifstream in(dirs_[0] + "/" + std::string(kDataDirIdFile));
+    id0.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const auto count_pos = id0.find("count 3");
+  ASSERT_NE(count_pos, std::string::npos);
+  std::ofstream(dirs_[0] + "/" + std::string(kDataDirIdFile))
+      << id0.substr(0, count_pos) << "count 1\n";
+  fs::remove(dirs_[2] + "/" + std::string(kDataDirIdFile));
+  Status s = CheckDataDirs(Dirs({0, 1, 2}), true);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_TRUE(fs::exists(dirs_[2] + "/" + std::string(kDataDirIdFile)));
+  EXPECT_FALSE(CheckDataDirs(Dirs({0, 1}), true).ok());  // the count is 3 again
 }
 
 TEST_F(DataDirsTest, MalformedIdentityFileIsCorruption) {
