@@ -15,6 +15,8 @@ PACKAGES=(
   curl python3 python3-pytest python3-boto3 awscli
   # macro benchmarks: anchors and load
   nginx-light wrk
+  # store benchmark: buffered vs O_DIRECT large writes (scripts/bench-store.sh)
+  fio
 )
 
 missing=()

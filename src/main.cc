@@ -25,6 +25,7 @@
 #include "mgmt/bootstrap.h"
 #include "mgmt/service.h"
 #include "s3/service.h"
+#include "store/data_dirs.h"
 #include "store/fsck.h"
 #include "store/node.h"
 #include "store/object_io.h"
@@ -148,7 +149,7 @@ void PrintHelp(const std::vector<OptionSpec>& specs) {
     std::printf("%-34s %s\n%-34s [%s] Default: %s\n", left.c_str(), s.help, "", s.env, s.get(defaults).c_str());
   }
   std::printf("  %-32s %s\n  %-32s %s\n", "--help", "Show this help.", "--version", "Show the version.");
-  std::printf("\nSubcommands:\n  mamute fsck [--data-dir DIR] [--repair]   offline store check (see mamute fsck --help)\n");
+  std::printf("\nSubcommands:\n  mamute fsck [--data-dir DIR]... [--repair]   offline store check (see mamute fsck --help)\n");
 }
 
 std::vector<std::string_view> g_flag_names;
@@ -230,20 +231,21 @@ void PrintFsckReport(const store::FsckReport& r, bool repair) {
   std::printf("%s\n", r.clean() ? "clean" : (repair ? "repaired what can be repaired" : "problems found"));
 }
 
-/// `mamute fsck --data-dir DIR [--repair]`: offline check (the server must not be running).
+/// `mamute fsck --data-dir DIR... [--repair]`: offline check (the server must not be running).
 int RunFsck(int argc, char** argv) {
-  std::string dir = "./data";
+  std::vector<std::string> dirs;
   bool repair = false;
   for (int i = 2; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a == "--repair") {
       repair = true;
     } else if (a == "--data-dir" && i + 1 < argc) {
-      dir = argv[++i];
+      dirs.emplace_back(argv[++i]);
     } else if (a.starts_with("--data-dir=")) {
-      dir = std::string(a.substr(11));
+      dirs.emplace_back(a.substr(11));
     } else if (a == "--help" || a == "-h") {
-      std::printf("Usage: mamute fsck [--data-dir DIR] [--repair]\n\n"
+      std::printf("Usage: mamute fsck [--data-dir DIR]... [--repair]\n\n"
+                  "Give every data dir, in the server's --data-dir order (default: ./data).\n"
                   "Reports data files without metadata, leftover temp files, records whose data file is\n"
                   "missing and undecodable records. --repair removes orphan and temp files (never metadata).\n"
                   "Exit: 0 clean (or repaired), 1 problems remain, 2 error (e.g. the server holds the DB).\n");
@@ -253,7 +255,8 @@ int RunFsck(int argc, char** argv) {
       return 2;
     }
   }
-  auto r = store::Fsck(dir, repair);
+  if (dirs.empty()) dirs.emplace_back("./data");
+  auto r = store::Fsck(dirs, repair);
   if (!r) {
     std::fprintf(stderr, "mamute fsck: %s\n", r.error().ToString().c_str());
     return 2;
@@ -292,7 +295,7 @@ int Run(int argc, char** argv) {
   // The node's metadata store (RocksDB) and its group-commit thread.
   auto node_or = store::NodeStore::Open(opt.data_dirs);
   if (!node_or) {
-    MLOG_ERROR("cannot open the metadata store in %s: %s", opt.data_dirs.front().c_str(),
+    MLOG_ERROR("cannot open the store in %s: %s", opt.data_dirs.front().c_str(),
                node_or.error().ToString().c_str());
     return 1;
   }
@@ -329,6 +332,10 @@ int Run(int argc, char** argv) {
   const uint32_t per_shard_conns = std::max<uint32_t>(1, opt.max_connections / static_cast<uint32_t>(data_cores));
 
   http::MetricsRegistry registry;
+  // New data files spread over the data dirs by free space (one dir: always dir #0).
+  store::DataDirPlacement placement(opt.data_dirs);
+  store::ObjectIoOptions io_options;
+  io_options.placement = &placement;
   std::vector<std::unique_ptr<core::Shard>> shards;
   std::vector<std::unique_ptr<s3::S3Service>> s3_services(data_cores);
   std::vector<std::unique_ptr<store::ObjectIo>> object_ios(data_cores);
@@ -361,7 +368,7 @@ int Run(int argc, char** argv) {
         [&, i](core::Shard& sh) {
           http::ServerConfig c = base;
           c.listen = opt.s3_listen;
-          object_ios[i] = std::make_unique<store::ObjectIo>(sh, *node, store::ObjectIoOptions{});
+          object_ios[i] = std::make_unique<store::ObjectIo>(sh, *node, io_options);
           MAMUTE_RETURN_IF_ERROR(object_ios[i]->Init());
           s3_services[i]->Attach(sh, object_ios[i].get());
           servers[i] = std::make_unique<http::Server>(&sh, s3_services[i].get(), c);

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "store/data_dirs.h"
 #include "store/records.h"
 #include "util/encoding.h"
 
@@ -197,15 +198,21 @@ Result<FsckReport> Fsck(const MetaDb& db, const FsckOptions& options) {
 }
 
 Result<FsckReport> Fsck(std::string_view data_dir, bool repair) {
+  return Fsck(std::vector<std::string>{std::string(data_dir)}, repair);
+}
+
+Result<FsckReport> Fsck(const std::vector<std::string>& data_dirs, bool repair) {
+  // The same identity check as a start (order, set, none dropped), without writing anything.
+  MAMUTE_RETURN_IF_ERROR_R(CheckDataDirs(data_dirs, /*create=*/false));
   MetaDbOptions mo;
   mo.create_if_missing = false;
   mo.block_cache_bytes = 32u << 20;
-  Result<std::unique_ptr<MetaDb>> db = MetaDb::Open(data_dir, mo);
+  Result<std::unique_ptr<MetaDb>> db = MetaDb::Open(data_dirs.front(), mo);
   if (!db) {
     return Err(std::move(db.error()));
   }
   FsckOptions o;
-  o.data_dirs.emplace_back(data_dir);
+  o.data_dirs = data_dirs;
   o.repair = repair;
   Result<FsckReport> r = Fsck(**db, o);
   Status closed = (*db)->Close();

@@ -69,4 +69,9 @@ Result<FsckReport> Fsck(const MetaDb& db, const FsckOptions& options);
 /// one data dir.
 Result<FsckReport> Fsck(std::string_view data_dir, bool repair);
 
+/// `mamute fsck` with several data dirs (in --data-dir order): checks their identity files
+/// (FailedPrecondition if the order changed or a dir is missing), opens <data_dirs[0]>/meta and
+/// checks every dir.
+Result<FsckReport> Fsck(const std::vector<std::string>& data_dirs, bool repair);
+
 }  // namespace mamute::store

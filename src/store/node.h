@@ -24,7 +24,9 @@ struct NodeStore {
   /// request on every shard, with no message that could race with that request.
   std::atomic<uint64_t> credential_epoch{0};
 
-  /// Opens <data_dirs[0]>/meta and starts the commit thread. Blocking (start-up).
+  /// Checks the data dirs' identity files (CheckDataDirs: same set, same order, none dropped;
+  /// writes them on a first start or for dirs appended at the end), then opens
+  /// <data_dirs[0]>/meta and starts the commit thread. Blocking (start-up).
   static Result<std::unique_ptr<NodeStore>> Open(const std::vector<std::string>& data_dirs);
   /// Stops the commit thread (draining it) and closes the DB.
   void Close();

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "store/data_dirs.h"
 #include "util/encoding.h"
 #include "util/log.h"
 
@@ -102,7 +103,9 @@ void ObjectWriter::Reset(BucketId bucket, std::string_view key) {
   key_.assign(key);
   file_started_ = false;
   file_ = FileId{};
-  dir_ = io_->options_.write_dir;
+  dir_ = io_->options_.placement == nullptr
+             ? io_->options_.write_dir
+             : io_->options_.placement->Pick(XXH3_64bits_withSeed(key.data(), key.size(), bucket));
   fd_ = dir_fd_ = parent_fd_ = -1;
   temp_exists_ = final_exists_ = false;
   created_l1_ = created_l2_ = mkdir_tried_ = false;
@@ -356,6 +359,9 @@ void ObjectWriter::Fail(Status st) noexcept {
   failed_ = true;
   if (st.code() == Code::kNoSpace) {
     io_->stats_.enospc.fetch_add(1, std::memory_order_relaxed);
+    if (file_started_ && io_->options_.placement != nullptr) {
+      io_->options_.placement->NoteFull(dir_);
+    }
   }
   error_ = std::move(st);
 }

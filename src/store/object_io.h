@@ -54,6 +54,8 @@ class Snapshot;
 
 namespace mamute::store {
 
+class DataDirPlacement;
+
 struct ObjectIoOptions {
   /// Objects of at most this many bytes are stored inline in their ObjectRecord (in RocksDB),
   /// without a data file. Must be < chunk_bytes. Default: 16 KiB (see docs/storage.md for why).
@@ -68,6 +70,9 @@ struct ObjectIoOptions {
   uint32_t read_ahead_chunks = 2;
   /// Index (in NodeStore::data_dirs) of the data dir new data files go to. Default: 0.
   uint32_t write_dir = 0;
+  /// Chooses the data dir of each new data file instead (free-space weighted, data_dirs.h);
+  /// shared by the shards, outlives this ObjectIo. Null: always write_dir. Default: null.
+  DataDirPlacement* placement = nullptr;
   /// Delay before the data file of an overwritten or deleted object is unlinked, ms. Covers a
   /// reader (on any shard) that looked up the old record but has not opened its file yet.
   /// 0: unlink right after the commit. Default: 10000 (10 s).

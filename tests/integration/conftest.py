@@ -82,9 +82,10 @@ class MamuteServer:
                 "--test-routes=true",
             ]
             for k, v in self.options.items():
-                if isinstance(v, bool):
-                    v = "true" if v else "false"
-                args.append(f"--{k}={v}")
+                for item in v if isinstance(v, list) else [v]:  # a list: the flag repeated
+                    if isinstance(item, bool):
+                        item = "true" if item else "false"
+                    args.append(f"--{k}={item}")
             self.args = args
             out = open(self.stdout_path, "ab")
             err = open(self.stderr_path, "ab")

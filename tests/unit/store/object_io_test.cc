@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "shard_fixture.h"
+#include "store/data_dirs.h"
 #include "store/fsck.h"
 #include "store/keys.h"
 #include "store/records.h"
@@ -655,6 +656,8 @@ TEST_F(ObjectIoTest, DiskFullFailsCleanly) {
   if (mounted) {
     ::umount(small_dir.c_str());
   }
+  // Dropping a data dir is refused (data_dirs.h); this one held nothing: forget the set.
+  fs::remove(dir_.path() + "/" + std::string(kDataDirIdFile));
   data_dirs_ = {dir_.path()};
   options_.write_dir = 0;
   Start();

@@ -1,0 +1,539 @@
+// Store benchmarks (issue #3; scripts/bench-store.sh, results in docs/benchmarks.md). Every
+// figure is a ratio against an anchor measured in the same run, in the same directory:
+//
+//   put      durable 4 KiB PUTs through ObjectIo + CommitQueue (one shard, C PUTs in flight,
+//            inline: the bytes ride the group-committed WAL sync) vs a file-per-object store with
+//            C threads (create tmp + write + fsync + close + rename + fsync dir per object).
+//            Also 64 KiB PUTs (a data file each: write, fdatasync, rename, dir fsync, WAL).
+//   fillsync RocksDB synced 100-byte writes on MetaDb: one writer (db_bench fillsync's shape)
+//            vs C producers through the CommitQueue (group commit).
+//   list     1M keys under 1,000 prefixes: one delimiter page of 1,000 common prefixes (keys
+//            visited, wall time) vs a full scan of the 1M keys.
+//
+// Usage: store_bench DIR [put|fillsync|list|all] [--seconds S] [--concurrency C]
+//                        [--keys N] [--prefixes P]
+// Prints Markdown table rows. Release builds only; never a timed test.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/shard.h"
+#include "store/commit_queue.h"
+#include "store/keys.h"
+#include "store/listing.h"
+#include "store/meta_db.h"
+#include "store/node.h"
+#include "store/object_io.h"
+#include "store/records.h"
+
+namespace mamute::store {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "store_bench: %s\n", what.c_str());
+  std::exit(1);
+}
+
+void Check(const Status& s, const char* what) {
+  if (!s.ok()) {
+    Die(std::string(what) + ": " + s.ToString());
+  }
+}
+
+struct Config {
+  std::string dir;
+  std::string what = "all";
+  double seconds = 5;
+  int concurrency = 32;
+  uint64_t keys = 1000000;
+  uint64_t prefixes = 1000;
+};
+
+// ---------------------------------------------------------------- PUT through ObjectIo
+
+struct Done {
+  std::mutex mu;
+  std::condition_variable cv;
+  int left = 0;
+  void One() {
+    std::lock_guard<std::mutex> l(mu);
+    if (--left == 0) {
+      cv.notify_all();
+    }
+  }
+  void Wait() {
+    std::unique_lock<std::mutex> l(mu);
+    cv.wait(l, [&] { return left == 0; });
+  }
+};
+
+struct PutBench;
+
+// One closed-loop client on the shard: a PUT, and when it is acknowledged the next one.
+struct PutClient {
+  PutBench* bench = nullptr;
+  int id = 0;
+  uint64_t seq = 0;
+  void Next();
+  static void OnPut(void* ctx, Status st, const PutResult&);
+};
+
+struct PutBench {
+  ObjectIo* io = nullptr;
+  std::string body;
+  Clock::time_point deadline;
+  uint64_t done = 0;
+  uint64_t failed = 0;
+  Done finished;
+  std::vector<PutClient> clients;
+  ObjectRecord meta;
+};
+
+void PutClient::Next() {
+  if (Clock::now() >= bench->deadline) {
+    bench->finished.One();
+    return;
+  }
+  const std::string key = "bench/" + std::to_string(id) + "/" + std::to_string(seq++);
+  auto w = bench->io->BeginPut(1, key);
+  if (!w) {
+    Die("BeginPut: " + w.error().ToString());
+  }
+  auto took = (*w)->Append(bench->body, nullptr, nullptr);
+  if (!took || *took != bench->body.size()) {
+    Die("Append took less than the window");
+  }
+  (*w)->Finish(bench->meta, nullptr, &PutClient::OnPut, this);
+}
+
+void PutClient::OnPut(void* ctx, Status st, const PutResult&) {
+  auto* c = static_cast<PutClient*>(ctx);
+  if (st.ok()) {
+    ++c->bench->done;
+  } else {
+    ++c->bench->failed;
+  }
+  c->Next();
+}
+
+struct FnMsg : core::Message {
+  std::function<void()> body;
+};
+
+void Post(core::Shard& shard, std::function<void()> body) {
+  auto* m = new FnMsg;
+  m->fn = [](core::Shard&, core::Message* msg) {
+    auto* f = static_cast<FnMsg*>(msg);
+    f->body();
+    delete f;
+  };
+  m->body = std::move(body);
+  shard.Post(m);
+}
+
+struct PutRun {
+  double ops_per_s = 0;
+  double syncs_per_op = 0;
+};
+
+// objects/<xx>/<yy> for every xx, yy: a store past ~100k files has them all, while a fresh one
+// creates (and fsyncs) two directories per PUT. Benchmarks measure the steady state; both
+// stores share the tree (their file names never collide: random 128-bit ids).
+void MakeLeafDirs(const std::string& dir) {
+  for (int i = 0; i < 65536; ++i) {
+    char sub[8];
+    std::snprintf(sub, sizeof(sub), "%02x/%02x", i >> 8, i & 0xff);
+    fs::create_directories(dir + "/objects/" + sub);
+  }
+}
+
+PutRun RunObjectIoPuts(const Config& cfg, const std::string& dir, std::size_t size) {
+  auto node_or = NodeStore::Open({dir});
+  if (!node_or) {
+    Die("NodeStore::Open: " + node_or.error().ToString());
+  }
+  std::unique_ptr<NodeStore> node = std::move(*node_or);
+  core::ShardConfig sc;
+  sc.id = 0;
+  sc.recv_buffers = 0;
+  sc.ring_entries = 1024;
+  sc.name = "store bench";
+  core::Shard shard(sc);
+  std::unique_ptr<ObjectIo> io;
+  Done ready;
+  ready.left = 1;
+  Status ready_st;
+  ObjectIoOptions opt;
+  opt.unlink_grace_ms = 0;
+  shard.Start(
+      [&](core::Shard& s) {
+        io = std::make_unique<ObjectIo>(s, *node, opt);
+        return io->Init();
+      },
+      [&](Status st) {
+        ready_st = std::move(st);
+        ready.One();
+      });
+  ready.Wait();
+  Check(ready_st, "ObjectIo::Init");
+
+  PutBench b;
+  b.io = io.get();
+  b.body.assign(size, 'x');
+  b.finished.left = cfg.concurrency;
+  b.clients.resize(cfg.concurrency);
+  const CommitQueueStats before = node->commits->stats();
+  const auto t0 = Clock::now();
+  b.deadline = t0 + std::chrono::duration_cast<Clock::duration>(
+                        std::chrono::duration<double>(cfg.seconds));
+  Post(shard, [&] {
+    for (int i = 0; i < cfg.concurrency; ++i) {
+      b.clients[i].bench = &b;
+      b.clients[i].id = i;
+      b.clients[i].Next();
+    }
+  });
+  b.finished.Wait();
+  const auto t1 = Clock::now();
+  const CommitQueueStats after = node->commits->stats();
+  shard.RequestStop(10000);
+  shard.Join();
+  io.reset();
+  node->Close();
+  if (b.failed != 0) {
+    Die(std::to_string(b.failed) + " PUTs failed");
+  }
+  PutRun r;
+  r.ops_per_s = static_cast<double>(b.done) / Seconds(t0, t1);
+  r.syncs_per_op = b.done == 0 ? 0
+                               : static_cast<double>(after.syncs - before.syncs) /
+                                     static_cast<double>(b.done);
+  return r;
+}
+
+// The anchor: a file per object, made durable the classic way, by C threads, in the same
+// objects/<xx>/<yy>/<id> layout with every directory made beforehand.
+double RunFilePerObject(const Config& cfg, const std::string& dir, std::size_t size) {
+  fs::create_directories(dir + "/tmp");
+  const int tmp_fd = ::open((dir + "/tmp").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const int objects_fd = ::open((dir + "/objects").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const std::string body(size, 'x');
+  std::atomic<uint64_t> ops{0};
+  const auto t0 = Clock::now();
+  const auto deadline = t0 + std::chrono::duration_cast<Clock::duration>(
+                                 std::chrono::duration<double>(cfg.seconds));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < cfg.concurrency; ++t) {
+    threads.emplace_back([&, t] {
+      for (uint64_t seq = 0; Clock::now() < deadline; ++seq) {
+        const FileId id = FileId::Generate();
+        const std::string hex = id.ToHex();
+        const int fd = ::openat(tmp_fd, hex.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0 || ::write(fd, body.data(), body.size()) != static_cast<ssize_t>(body.size()) ||
+            ::fsync(fd) != 0 || ::close(fd) != 0) {
+          Die("file-per-object write: " + std::string(std::strerror(errno)));
+        }
+        const std::string leaf = hex.substr(0, 2) + "/" + hex.substr(2, 2);
+        const int dfd = ::openat(objects_fd, leaf.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0 || ::renameat(tmp_fd, hex.c_str(), dfd, hex.c_str()) != 0 ||
+            ::fsync(dfd) != 0 || ::close(dfd) != 0) {
+          Die("file-per-object rename: " + std::string(std::strerror(errno)));
+        }
+        ops.fetch_add(1, std::memory_order_relaxed);
+      }
+    });
+  }
+  for (auto& th : threads) {
+    th.join();
+  }
+  const auto t1 = Clock::now();
+  ::close(objects_fd);
+  ::close(tmp_fd);
+  return static_cast<double>(ops.load()) / Seconds(t0, t1);
+}
+
+void BenchPut(const Config& cfg) {
+  std::printf("| Durable PUT (%d in flight, %.0f s each) | mamute ObjectIo ops/s | "
+              "file-per-object ops/s | ratio | WAL syncs per PUT |\n|---|---:|---:|---:|---:|\n",
+              cfg.concurrency, cfg.seconds);
+  // One data dir for both stores and both sizes: the directory tree is made once.
+  const std::string dir = cfg.dir + "/put";
+  MakeLeafDirs(dir);
+  for (std::size_t size : {std::size_t{4096}, std::size_t{65536}}) {
+    const PutRun m = RunObjectIoPuts(cfg, dir, size);
+    const double f = RunFilePerObject(cfg, dir, size);
+    std::printf("| %zu B%s | %.0f | %.0f | %.2fx | %.3f |\n", size,
+                size <= 16384 ? " (inline)" : " (data file)", m.ops_per_s, f, m.ops_per_s / f,
+                m.syncs_per_op);
+    std::fflush(stdout);
+  }
+}
+
+// ---------------------------------------------------------------- RocksDB fillsync
+
+std::unique_ptr<MetaDb> OpenDb(const std::string& dir) {
+  fs::create_directories(dir);
+  auto db = MetaDb::Open(dir);
+  if (!db) {
+    Die("MetaDb::Open: " + db.error().ToString());
+  }
+  return std::move(*db);
+}
+
+void BenchFillSync(const Config& cfg) {
+  std::unique_ptr<MetaDb> db = OpenDb(cfg.dir + "/fillsync");
+  const std::string value(100, 'v');
+  const auto span = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(cfg.seconds));
+
+  // One synced writer: db_bench --benchmarks=fillsync (100-byte values, 16-byte keys).
+  uint64_t single = 0;
+  auto t0 = Clock::now();
+  while (Clock::now() < t0 + span) {
+    char key[32];
+    std::snprintf(key, sizeof(key), "s%015llu", static_cast<unsigned long long>(single++));
+    Check(db->Put(Cf::kObjects, key, value, /*sync=*/true), "synced Put");
+  }
+  const double single_rate = static_cast<double>(single) / Seconds(t0, Clock::now());
+
+  // C producers, one synced request each in flight, through the CommitQueue.
+  CommitQueue queue(db.get());
+  Check(queue.Start(), "CommitQueue::Start");
+  struct Producer {
+    std::unique_ptr<CommitRequest> req;
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    Status st;
+  };
+  std::vector<std::unique_ptr<Producer>> producers;
+  std::atomic<uint64_t> total{0};
+  const CommitQueueStats before = queue.stats();
+  t0 = Clock::now();
+  std::vector<std::thread> threads;
+  for (int p = 0; p < cfg.concurrency; ++p) {
+    producers.push_back(std::make_unique<Producer>());
+    Producer* pr = producers.back().get();
+    pr->req = std::make_unique<CommitRequest>(*db);
+    threads.emplace_back([&, pr, p] {
+      uint64_t n = 0;
+      while (Clock::now() < t0 + span) {
+        char key[32];
+        std::snprintf(key, sizeof(key), "q%03d%012llu", p, static_cast<unsigned long long>(n++));
+        pr->req->batch.Clear();
+        Check(pr->req->batch.Put(Cf::kObjects, key, value), "batch Put");
+        pr->req->ctx = pr;
+        pr->req->callback = [](void* ctx, Status st) {
+          auto* x = static_cast<Producer*>(ctx);
+          std::lock_guard<std::mutex> l(x->mu);
+          x->st = std::move(st);
+          x->done = true;
+          x->cv.notify_one();
+        };
+        {
+          std::lock_guard<std::mutex> l(pr->mu);
+          pr->done = false;
+        }
+        Check(queue.Enqueue(pr->req.get()), "Enqueue");
+        std::unique_lock<std::mutex> l(pr->mu);
+        pr->cv.wait(l, [&] { return pr->done; });
+        Check(pr->st, "group commit");
+        total.fetch_add(1, std::memory_order_relaxed);
+      }
+    });
+  }
+  for (auto& th : threads) {
+    th.join();
+  }
+  const double group_rate = static_cast<double>(total.load()) / Seconds(t0, Clock::now());
+  const CommitQueueStats after = queue.stats();
+  queue.Stop();
+  Check(db->Close(), "MetaDb::Close");
+  std::printf("| RocksDB synced 100 B writes (%.0f s each) | ops/s | syncs | ratio to one writer |\n"
+              "|---|---:|---:|---:|\n",
+              cfg.seconds);
+  std::printf("| one writer, sync=true (db_bench fillsync) | %.0f | %llu | 1.00x |\n", single_rate,
+              static_cast<unsigned long long>(single));
+  std::printf("| %d producers through the CommitQueue | %.0f | %llu | %.2fx |\n", cfg.concurrency,
+              group_rate, static_cast<unsigned long long>(after.syncs - before.syncs),
+              group_rate / single_rate);
+  std::fflush(stdout);
+}
+
+// ---------------------------------------------------------------- delimiter listing
+
+struct ListTiming {
+  double best = 1e9;
+  double first = 0;
+  ListResult result;
+};
+
+ListTiming TimeListing(const MetaDb& db, const ListRequest& req, int runs) {
+  ListTiming t;
+  for (int i = 0; i < runs; ++i) {
+    const auto t0 = Clock::now();
+    auto r = ListObjectsV2(db, req);
+    const double s = Seconds(t0, Clock::now());
+    if (!r) {
+      Die("ListObjectsV2: " + r.error().ToString());
+    }
+    if (i == 0) {
+      t.first = s;
+    }
+    t.best = std::min(t.best, s);
+    t.result = std::move(*r);
+  }
+  return t;
+}
+
+void BenchList(const Config& cfg) {
+  std::unique_ptr<MetaDb> db = OpenDb(cfg.dir + "/list");
+  const BucketId bucket = 7;
+  ObjectRecord rec;
+  rec.size = 0;
+  rec.etag = std::string(16, '\x01');
+  std::string value;
+  EncodeObject(rec, &value);
+
+  const uint64_t per_prefix = cfg.keys / cfg.prefixes;
+  const auto l0 = Clock::now();
+  MetaBatch mb(*db);
+  uint64_t loaded = 0;
+  for (uint64_t p = 0; p < cfg.prefixes; ++p) {
+    for (uint64_t k = 0; k < per_prefix; ++k) {
+      char key[64];
+      std::snprintf(key, sizeof(key), "dir%05llu/object-%07llu.json",
+                    static_cast<unsigned long long>(p), static_cast<unsigned long long>(k));
+      Check(mb.Put(Cf::kObjects, ObjectKey(bucket, key), value), "batch Put");
+      if (++loaded % 10000 == 0) {
+        Check(db->Write(mb.rep(), /*sync=*/false), "bulk Write");
+        mb.Clear();
+      }
+    }
+  }
+  Check(db->Write(mb.rep(), /*sync=*/true), "bulk Write");
+  // Flush and compact so the listing reads SSTs as a long-lived bucket would.
+  Check(FromRocks(db->db()->Flush(rocksdb::FlushOptions(), db->handle(Cf::kObjects)), "flush"),
+        "flush");
+  Check(FromRocks(db->db()->CompactRange(rocksdb::CompactRangeOptions(), db->handle(Cf::kObjects),
+                                         nullptr, nullptr),
+                  "compact"),
+        "compact");
+  const double load_s = Seconds(l0, Clock::now());
+
+  // The delimiter page: 1,000 common prefixes; then one prefix's 1,000 keys without a
+  // delimiter (a page of objects). Best of 5 each (caches warm after the first).
+  ListRequest delim;
+  delim.bucket = bucket;
+  delim.delimiter = "/";
+  delim.max_keys = 1000;
+  const ListTiming list = TimeListing(*db, delim, 5);
+  ListRequest page;
+  page.bucket = bucket;
+  page.prefix = "dir00500/";
+  page.max_keys = 1000;
+  const ListTiming one = TimeListing(*db, page, 5);
+  const double best_list = list.best, first_list = list.first, best_page = one.best;
+  const uint64_t visited = list.result.keys_visited;
+  const std::size_t prefixes_returned = list.result.common_prefixes.size();
+  // The anchor: every key of the bucket, one iterator pass (what a naive delimiter listing
+  // does), best of 3.
+  double best_scan = 1e9;
+  uint64_t scanned = 0;
+  for (int i = 0; i < 3; ++i) {
+    rocksdb::ReadOptions ro;
+    const std::string lo = ObjectKey(bucket, "");
+    const std::string hi = ObjectKey(bucket + 1, "");
+    rocksdb::Slice upper(hi);
+    ro.iterate_upper_bound = &upper;
+    const auto t0 = Clock::now();
+    auto it = db->NewIterator(Cf::kObjects, ro);
+    scanned = 0;
+    for (it->Seek(lo); it->Valid(); it->Next()) {
+      ++scanned;
+    }
+    best_scan = std::min(best_scan, Seconds(t0, Clock::now()));
+  }
+  Check(db->Close(), "MetaDb::Close");
+  std::printf("| Listing, %llu keys under %llu prefixes (loaded + compacted in %.1f s) | keys "
+              "touched | wall time | ratio to the full scan |\n|---|---:|---:|---:|\n",
+              static_cast<unsigned long long>(loaded), static_cast<unsigned long long>(cfg.prefixes),
+              load_s);
+  std::printf("| delimiter '/', max-keys 1000: %zu common prefixes (best of 5; first %.2f ms) | "
+              "%llu | %.2f ms | %.4fx |\n",
+              prefixes_returned, first_list * 1e3, static_cast<unsigned long long>(visited),
+              best_list * 1e3, best_list / best_scan);
+  std::printf("| one prefix, no delimiter, 1000 objects (best of 5) | 1000 | %.2f ms | %.4fx |\n",
+              best_page * 1e3, best_page / best_scan);
+  std::printf("| anchor: iterate all keys of the bucket (best of 3) | %llu | %.1f ms | 1.00x |\n",
+              static_cast<unsigned long long>(scanned), best_scan * 1e3);
+  std::fflush(stdout);
+}
+
+}  // namespace
+}  // namespace mamute::store
+
+int main(int argc, char** argv) {
+  using mamute::store::Config;
+  if (argc < 2) {
+    std::fprintf(stderr,
+                 "usage: store_bench DIR [put|fillsync|list|all] [--seconds S] [--concurrency C] "
+                 "[--keys N] [--prefixes P]\n");
+    return 2;
+  }
+  Config cfg;
+  cfg.dir = argv[1];
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        mamute::store::Die(a + " needs a value");
+      }
+      return argv[++i];
+    };
+    if (a == "--seconds") {
+      cfg.seconds = std::stod(next());
+    } else if (a == "--concurrency") {
+      cfg.concurrency = std::stoi(next());
+    } else if (a == "--keys") {
+      cfg.keys = std::stoull(next());
+    } else if (a == "--prefixes") {
+      cfg.prefixes = std::stoull(next());
+    } else {
+      cfg.what = a;
+    }
+  }
+  if (cfg.what == "put" || cfg.what == "all") {
+    mamute::store::BenchPut(cfg);
+  }
+  if (cfg.what == "fillsync" || cfg.what == "all") {
+    mamute::store::BenchFillSync(cfg);
+  }
+  if (cfg.what == "list" || cfg.what == "all") {
+    mamute::store::BenchList(cfg);
+  }
+  return 0;
+}

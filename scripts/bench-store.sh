@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Store benchmarks (issue #3), each a ratio against an anchor measured in the same run:
+#   - durable 4 KiB (and 64 KiB) PUTs through ObjectIo + CommitQueue vs a file-per-object
+#     store (create + write + fsync + rename + dir fsync) at the same concurrency;
+#   - RocksDB synced writes: one writer (db_bench fillsync's shape) vs group commit;
+#   - a delimiter listing of 1M keys under 1,000 prefixes vs a full scan;
+#   - buffered vs O_DIRECT writes of large objects (fio), the O_DIRECT decision in docs/storage.md.
+#   scripts/bench-store.sh [--dir DIR] [--seconds S] [--concurrency C] [--keys N] [--out FILE]
+# DIR must be on the disk being measured (default: a temp dir under /var/tmp, not a tmpfs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir=""
+seconds=5
+conc=32
+keys=1000000
+out=/dev/stdout
+build=${BUILD_DIR:-build/release}
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --dir) dir=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    --concurrency) conc=$2; shift 2 ;;
+    --keys) keys=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+if [[ -z ${BUILD_DIR:-} ]]; then
+  scripts/setup.sh
+  scripts/build.sh "$build" --buildtype=release -Dtests=false
+fi
+ninja -C "$build" bench/store/store_bench >/dev/null
+work=$(mktemp -d "${dir:-/var/tmp}/mamute-bench-store.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+fs=$(df -T "$work" | awk 'NR==2 {print $2 " on " $1}')
+{
+  echo "$(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD), $(nproc) cores" \
+       "($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), kernel $(uname -r), $fs."
+  echo
+  "$build/bench/store/store_bench" "$work" put --seconds "$seconds" --concurrency "$conc"
+  echo
+  "$build/bench/store/store_bench" "$work" fillsync --seconds "$seconds" --concurrency "$conc"
+  echo
+  "$build/bench/store/store_bench" "$work" list --keys "$keys" --prefixes 1000
+  echo
+  # Large-object writes as ObjectIo issues them: 256 KiB writes (its chunk size), 4 in flight
+  # (its 1 MiB window) through io_uring, fsync at the end; buffered vs O_DIRECT, alternated.
+  if command -v fio >/dev/null; then
+    echo "| Large-object write, fio io_uring, 4 in flight, 256 KiB blocks, 256 MiB + fsync | MiB/s | CPU usr+sys % | ratio to buffered |"
+    echo "|---|---:|---:|---:|"
+    declare -A bw cpu
+    for round in 1 2; do
+      for mode in buffered direct; do
+        d=0; [[ $mode == direct ]] && d=1
+        json=$(fio --name=w --directory="$work" --rw=write --bs=256k --size=256m --ioengine=io_uring \
+                   --iodepth=4 --direct=$d --end_fsync=1 --output-format=json 2>/dev/null)
+        read -r b c < <(python3 -c 'import json,sys; j=json.load(sys.stdin)["jobs"][0]; print(j["write"]["bw"]/1024, j["usr_cpu"]+j["sys_cpu"])' <<<"$json")
+        bw[$mode]="${bw[$mode]:-} $b"; cpu[$mode]="${cpu[$mode]:-} $c"
+        rm -f "$work"/w.*
+      done
+    done
+    best() { tr ' ' '\n' | grep -v '^$' | sort -g | tail -1; }
+    bb=$(best <<<"${bw[buffered]}"); bd=$(best <<<"${bw[direct]}")
+    cb=$(best <<<"${cpu[buffered]}"); cd=$(best <<<"${cpu[direct]}")
+    printf '| buffered (page cache, then fsync) | %.0f | %.1f | 1.00x |\n' "$bb" "$cb"
+    printf '| O_DIRECT | %.0f | %.1f | %.2fx |\n' "$bd" "$cd" "$(python3 -c "print($bd/$bb)")"
+    echo
+    echo "(best of 2 alternating runs each; CPU is fio's own, highest of the runs)"
+  else
+    echo "fio not installed: large-object buffered vs O_DIRECT skipped"
+  fi
+} > "$out"
