@@ -364,7 +364,11 @@ uint64_t LatencyHistogram::Percentile(double q) const noexcept {
 // ---------------------------------------------------------------------------- responses
 
 std::string_view XmlElement(std::string_view xml, std::string_view tag) noexcept {
-  std::string open = "<" + std::string(tag) + ">";
+  std::string open;
+  open.reserve(tag.size() + 2);
+  open.push_back('<');
+  open.append(tag);
+  open.push_back('>');
   std::size_t b = xml.find(open);
   if (b == std::string_view::npos) {
     return {};

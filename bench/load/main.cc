@@ -120,6 +120,7 @@ class Worker {
   WorkerStats stats_;
   uint64_t seq_ = 0;
   std::string list_token_;
+  bool give_up_ = false;  // the workload is not supported by the server
   Response resp_;
   std::string chunked_;
 };
@@ -273,7 +274,7 @@ bool Worker::DoListPage() {
   }
   r.query += "list-type=2&max-keys=" + std::to_string(o_.list_max_keys) + "&prefix=";
   auth::AppendUriEncoded(r.query, o_.prefix, false);
-  if (!Do(r, &resp_, UINT64_MAX)) {
+  if (!Do(r, &resp_, 0)) {  // bytes: a listing's XML is not payload
     list_token_.clear();
     return false;
   }
@@ -288,6 +289,8 @@ bool Worker::DoMultipart() {
   const std::string path = EncodeKeyPath(o_.bucket, key);
   Request init{OpKind::kMpuInit, "POST", path, "uploads", {}, {}, true};
   if (!Do(init, &resp_, 0)) {
+    // 501: the server has no multipart support; one error per worker says so.
+    give_up_ = resp_.status == 501;
     return false;
   }
   std::string upload_id(XmlElement(resp_.body, "UploadId"));
@@ -392,7 +395,7 @@ void Worker::Run() {
   while (!s_->go.load(std::memory_order_acquire)) {
     std::this_thread::yield();
   }
-  while (!s_->stop.load(std::memory_order_relaxed)) {
+  while (!s_->stop.load(std::memory_order_relaxed) && !give_up_) {
     switch (o_.workload) {
       case Workload::kPut:
         DoPut(NewKey());
@@ -468,7 +471,7 @@ int Main(int argc, char** argv) {
   const char* env_sk = std::getenv("AWS_SECRET_ACCESS_KEY");
   auto parsed = ParseOptions(args, env_ak ? env_ak : "", env_sk ? env_sk : "");
   if (!parsed) {
-    std::fprintf(stderr, "mamute-load: %s\n%s", parsed.error().c_str(), UsageText().c_str());
+    std::fprintf(stderr, "mamute-load: %s (see --help)\n", parsed.error().c_str());
     return 2;
   }
   const Options& o = *parsed;
@@ -649,6 +652,9 @@ int Main(int argc, char** argv) {
   }
   for (const auto& [code, n] : total.errors_by_code) {
     std::printf("  error %s: %" PRIu64 "\n", code.c_str(), n);
+  }
+  if (o.workload == Workload::kList) {
+    std::printf("  %.0f objects listed/s\n", total.objects_listed / elapsed);
   }
   if (!o.json_path.empty()) {
     std::ofstream f(o.json_path);
