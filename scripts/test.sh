@@ -2,7 +2,8 @@
 # Installs what is missing, builds, runs every test:
 #   1. unit tests (debug-optimized build)
 #   2. unit tests again under ASan + UBSan
-#   3. integration tests: the real binary on 127.0.0.1 driven by real clients
+#   3. integration tests: the real binary on 127.0.0.1 driven by real clients, including a
+#      smoke run of the load generator (tests/integration/test_load_smoke.py)
 # Ends with one summary line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -42,6 +43,7 @@ step "build (asan+ubsan)" build build/asan --buildtype=debug -Db_sanitize=addres
 step "unit tests (asan+ubsan)" unit_sanitized build/asan
 if [[ -d tests/integration ]] && ls tests/integration/test_*.py >/dev/null 2>&1; then
   step "integration tests" env MAMUTE_BIN="$PWD/build/debug/src/mamute" \
+    MAMUTE_LOAD_BIN="$PWD/build/debug/bench/load/mamute-load" \
     "$PY" -m pytest -q -p no:cacheprovider tests/integration
 fi
 

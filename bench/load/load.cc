@@ -155,6 +155,7 @@ std::string UsageText() {
   --anchor-url URL      plain unsigned GETs of URL (an anchor such as nginx); no S3
   --json FILE           write the result as JSON
   --no-progress         no progress line
+  --no-prepare          the --objects objects exist already (same --prefix, earlier run)
   --seed N              random seed (default 1)
 )";
 }
@@ -192,11 +193,17 @@ std::expected<Options, std::string> ParseOptions(const std::vector<std::string_v
       }
       return args[++i];
     };
-    if (a == "--presign" || a == "--no-progress") {
+    if (a == "--presign" || a == "--no-progress" || a == "--no-prepare") {
       if (has_value) {
         return std::unexpected(std::string(a) + " takes no value");
       }
-      (a == "--presign" ? o.presign : o.progress) = a == "--presign";
+      if (a == "--presign") {
+        o.presign = true;
+      } else if (a == "--no-progress") {
+        o.progress = false;
+      } else {
+        o.no_prepare = true;
+      }
       continue;
     }
     auto val = need();

@@ -77,6 +77,9 @@ struct Options {
   std::string json_path;         ///< Default: none. Result file.
   Mix mix;                       ///< Default: get=45,stat=30,put=15,delete=10.
   bool progress = true;          ///< Default: true. One progress line per second on stderr.
+  /// Default: false. Skip uploading the --objects objects: an earlier run with the same
+  /// --prefix and --objects left them (to profile a run without its preparation).
+  bool no_prepare = false;
   uint64_t seed = 1;             ///< Default: 1.
 };
 

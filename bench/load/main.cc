@@ -383,7 +383,7 @@ bool Worker::Prepare() {
       return true;
     }
     std::string key = o_.prefix + "p" + std::to_string(i);
-    if (!DoPut(key)) {
+    if (!o_.no_prepare && !DoPut(key)) {
       return false;
     }
     std::lock_guard lock(s_->mu);
@@ -508,8 +508,10 @@ int Main(int argc, char** argv) {
   const bool needs_pool = o.anchor_url.empty() && o.workload != Workload::kPut &&
                           o.workload != Workload::kMultipart;
   if (needs_pool && o.objects > 0) {
-    std::fprintf(stderr, "mamute-load: preparing %u objects of %" PRIu64 " bytes...\n", o.objects,
-                 o.object_size);
+    if (!o.no_prepare) {
+      std::fprintf(stderr, "mamute-load: preparing %u objects of %" PRIu64 " bytes...\n",
+                   o.objects, o.object_size);
+    }
     std::vector<std::thread> th;
     std::atomic<bool> failed{false};
     for (auto& w : workers) {

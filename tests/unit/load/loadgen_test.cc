@@ -53,7 +53,7 @@ TEST(ParseOptions, DefaultsAndValues) {
 
   o = Parse({"--op=mixed", "--bucket=b", "--size", "1MiB", "--concurrency", "64", "--duration",
              "2s", "--objects", "10", "--payload", "chunked", "--prefix", "x/", "--json", "r.json",
-             "--access-key", "K2", "--no-progress", "--mix", "get=1,put=3"});
+             "--access-key", "K2", "--no-progress", "--mix", "get=1,put=3", "--no-prepare"});
   ASSERT_TRUE(o.has_value()) << o.error();
   EXPECT_EQ(o->workload, Workload::kMixed);
   EXPECT_EQ(o->object_size, 1u << 20);
@@ -65,6 +65,8 @@ TEST(ParseOptions, DefaultsAndValues) {
   EXPECT_EQ(o->json_path, "r.json");
   EXPECT_EQ(o->access_key, "K2");
   EXPECT_FALSE(o->progress);
+  EXPECT_TRUE(o->no_prepare);
+  EXPECT_FALSE(o->presign);
   EXPECT_EQ(o->mix.total(), 4u);
   EXPECT_EQ(o->mix.weight(OpKind::kStat), 0u);
 
@@ -82,6 +84,7 @@ TEST(ParseOptions, Rejects) {
       {"--bucket", "b", "--endpoint", "https://x"}, // https is not supported
       {"--bucket", "b", "--payload", "chunked", "--presign"},
       {"--bucket", "b", "--presign=yes"},
+      {"--bucket", "b", "--no-prepare=1"},
       {"--bucket", "b", "--frobnicate", "1"},
       {"--op", "put", "--anchor-url", "http://x/"},  // anchors only GET
       {"--bucket", "b", "--mix", "get=0"},
