@@ -156,6 +156,7 @@ std::string UsageText() {
   --json FILE           write the result as JSON
   --no-progress         no progress line
   --no-prepare          the --objects objects exist already (same --prefix, earlier run)
+  --print-url           (get) print a presigned URL of the first object and exit
   --seed N              random seed (default 1)
 )";
 }
@@ -193,7 +194,7 @@ std::expected<Options, std::string> ParseOptions(const std::vector<std::string_v
       }
       return args[++i];
     };
-    if (a == "--presign" || a == "--no-progress" || a == "--no-prepare") {
+    if (a == "--presign" || a == "--no-progress" || a == "--no-prepare" || a == "--print-url") {
       if (has_value) {
         return std::unexpected(std::string(a) + " takes no value");
       }
@@ -201,6 +202,8 @@ std::expected<Options, std::string> ParseOptions(const std::vector<std::string_v
         o.presign = true;
       } else if (a == "--no-progress") {
         o.progress = false;
+      } else if (a == "--print-url") {
+        o.print_url = true;
       } else {
         o.no_prepare = true;
       }
@@ -301,6 +304,9 @@ std::expected<Options, std::string> ParseOptions(const std::vector<std::string_v
   }
   if (o.access_key.empty() || o.secret_key.empty()) {
     return std::unexpected(std::string("credentials required (--access-key/--secret-key)"));
+  }
+  if (o.print_url && o.workload != Workload::kGet) {
+    return std::unexpected(std::string("--print-url goes with --op get"));
   }
   if (o.presign && o.payload == PayloadSigning::kChunked) {
     return std::unexpected(std::string("--presign and --payload chunked exclude each other"));

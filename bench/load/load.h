@@ -80,6 +80,9 @@ struct Options {
   /// Default: false. Skip uploading the --objects objects: an earlier run with the same
   /// --prefix and --objects left them (to profile a run without its preparation).
   bool no_prepare = false;
+  /// Default: false. After preparing, print a presigned GET URL (1 h) of the first object
+  /// and exit: for HTTP load tools that cannot sign (wrk in scripts/bench.sh).
+  bool print_url = false;
   uint64_t seed = 1;             ///< Default: 1.
 };
 

@@ -536,6 +536,18 @@ int Main(int argc, char** argv) {
     s.errors = 0;
   }
 
+  if (o.print_url) {
+    const std::string path = EncodeKeyPath(o.bucket, o.prefix + "p0");
+    char amz_date[17] = {};
+    auth::FormatAmzDate(static_cast<int64_t>(std::time(nullptr)), amz_date);
+    auth::HeaderView hv[1] = {{"host", s.ep.host_header}};
+    auth::SigV4Request sr{"GET", path, "", hv, 1};
+    const auth::SigningCredentials creds{o.access_key, o.secret_key, o.region, "s3"};
+    std::printf("http://%s%s?%s\n", s.ep.host_header.c_str(), path.c_str(),
+                auth::Presign(sr, creds, std::string_view(amz_date, 16), 3600).c_str());
+    return 0;
+  }
+
   std::vector<std::thread> threads;
   for (auto& w : workers) {
     threads.emplace_back([&w] { w->Run(); });

@@ -85,6 +85,7 @@ TEST(ParseOptions, Rejects) {
       {"--bucket", "b", "--payload", "chunked", "--presign"},
       {"--bucket", "b", "--presign=yes"},
       {"--bucket", "b", "--no-prepare=1"},
+      {"--bucket", "b", "--op", "put", "--print-url"},
       {"--bucket", "b", "--frobnicate", "1"},
       {"--op", "put", "--anchor-url", "http://x/"},  // anchors only GET
       {"--bucket", "b", "--mix", "get=0"},
