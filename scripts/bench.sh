@@ -39,6 +39,10 @@ done
 scripts/setup.sh
 scripts/build.sh "$build" --buildtype=release -Dtests=false -Dbenchmarks=true
 load=$build/bench/load/mamute-load
+if [[ ! -x $load ]]; then  # a build dir configured by bench-http.sh has -Dbenchmarks=false
+  meson configure "$build" -Dbenchmarks=true >/dev/null
+  ninja -C "$build" >/dev/null
+fi
 PY=/usr/bin/python3
 
 bench_setup
