@@ -5,6 +5,7 @@
 # Writes a Markdown section (figures and ratios) to FILE (default: stdout).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench-lib.sh
 duration=10
 conns=64
 out=/dev/stdout
@@ -19,51 +20,19 @@ done
 scripts/setup.sh
 scripts/build.sh build/release --buildtype=release -Dtests=false -Dbenchmarks=false
 
-work=$(mktemp -d)
-chmod 755 "$work"  # nginx workers (www-data) must read the files
-cleanup() {
-  [[ -n ${mpid:-} ]] && kill "$mpid" 2>/dev/null || true
-  [[ -f $work/nginx.pid ]] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-cores=$(nproc)
-workers=$((cores > 1 ? cores - 1 : 1))   # mamute: all cores but one serve data
+bench_setup
 mport=19400; aport=19401; nport=19402
 threads=$((cores > 1 ? cores : 1))
 
 # nginx: same number of workers, static files of the same sizes, access log off.
-mkdir -p "$work/www"
-: > "$work/www/0"
-head -c 4096 /dev/zero | tr '\0' x > "$work/www/4096"
-head -c 16777216 /dev/zero | tr '\0' x > "$work/www/16777216"
-cat > "$work/nginx.conf" <<NGX
-worker_processes $workers;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nodelay on;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:$nport reuseport;
-    root $work/www;
-    location / { default_type application/octet-stream; }
-  }
-}
-NGX
-/usr/sbin/nginx -c "$work/nginx.conf" -g 'daemon on;'
+bench_nginx "$work" "$nport" "$workers" 0 4096 16777216
 
 api_key="mk_bench_$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 MAMUTE_API_KEY=$api_key MAMUTE_ADMIN_PASSWORD=bench-password-not-secret \
 build/release/src/mamute --data-dir "$work/data" --s3-listen 127.0.0.1:$mport --api-listen 127.0.0.1:$aport \
   --data-cores $workers --test-routes=true --access-log=false --log-level=warn &
 mpid=$!
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$aport/healthz" >/dev/null && break; sleep 0.1; done
+bench_wait_healthy "$aport"
 
 s3_presigned_get() {  # SIZE → a presigned GET URL of an object of SIZE bytes in a fresh bucket
   local size=$1 bucket_json cred_json
@@ -85,26 +54,6 @@ bucket = "bench-%d" % size
 s3.put_object(Bucket=bucket, Key="obj", Body=b"x" * size)
 print(s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "obj"}, ExpiresIn=3600))
 PY
-}
-
-run_wrk() {  # url → "req/s p50_ms p99_ms"
-  wrk -t"$threads" -c"$conns" -d"${duration}s" --latency "$1" > "$work/wrk.txt" 2>&1
-  local rps p50 p99
-  rps=$(awk '/Requests\/sec/ {print $2}' "$work/wrk.txt")
-  [[ -n ${BENCH_DEBUG:-} ]] && cat "$work/wrk.txt" >&2
-  if grep -q "Non-2xx" "$work/wrk.txt"; then
-    # Error responses are not a benchmark: refuse to report them as throughput.
-    echo "bench-http.sh: $1 answered errors:" >&2
-    cat "$work/wrk.txt" >&2
-    echo "ERROR - -"
-    return
-  fi
-  p50=$(awk '$1=="50%" {print $2}' "$work/wrk.txt")
-  p99=$(awk '$1=="99%" {print $2}' "$work/wrk.txt")
-  echo "$rps $p50 $p99"
-}
-to_ms() {  # wrk latency (e.g. 812.00us, 1.20ms, 2.01s) → ms
-  awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us$/, "", v); print v/1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v); print v+0 } else if (v ~ /s$/) { sub(/s$/, "", v); print v*1000 } else print v }'
 }
 
 {

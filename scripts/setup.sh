@@ -13,10 +13,8 @@ PACKAGES=(
   libbenchmark-dev
   # integration tests: real clients
   curl python3 python3-pytest python3-boto3 awscli
-  # macro benchmarks: anchors and load
-  nginx-light wrk
-  # store benchmark: buffered vs O_DIRECT large writes (scripts/bench-store.sh)
-  fio
+  # macro benchmarks: anchors and load (scripts/bench-http.sh, scripts/bench.sh), plots, profiling
+  nginx-light wrk fio openssl gnuplot-nox linux-perf
 )
 
 missing=()

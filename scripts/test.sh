@@ -2,7 +2,8 @@
 # Installs what is missing, builds, runs every test:
 #   1. unit tests (debug-optimized build)
 #   2. unit tests again under ASan + UBSan
-#   3. integration tests: the real binary on 127.0.0.1 driven by real clients
+#   3. integration tests: the real binary on 127.0.0.1 driven by real clients, including a
+#      smoke run of the load generator (tests/integration/test_load_smoke.py)
 #   4. the same integration tests against the ASan + UBSan server (zero reports)
 #   5. every libFuzzer target for a short bounded time (scripts/fuzz.sh; clang-19)
 # Ends with one summary line "N passed, N failed".
@@ -44,11 +45,13 @@ step "build (asan+ubsan)" build build/asan --buildtype=debug -Db_sanitize=addres
 step "unit tests (asan+ubsan)" unit_sanitized build/asan
 if [[ -d tests/integration ]] && ls tests/integration/test_*.py >/dev/null 2>&1; then
   step "integration tests" env MAMUTE_BIN="$PWD/build/debug/src/mamute" \
+    MAMUTE_LOAD_BIN="$PWD/build/debug/bench/load/mamute-load" \
     "$PY" -m pytest -q -p no:cacheprovider tests/integration
   # Sanitizer reports are not fatal in the server (a test would only see a dropped
   # connection); conftest.py fails the run if any server log holds one.
   step "integration tests (asan+ubsan server)" env MAMUTE_BIN="$PWD/build/asan/src/mamute" MAMUTE_SANITIZED=1 \
-    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    MAMUTE_LOAD_BIN="$PWD/build/debug/bench/load/mamute-load" \
+    MAMUTE_CRASH_ROUNDS=5 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     "$PY" -m pytest -q -p no:cacheprovider tests/integration
 fi
 step "fuzz (20 s per target)" scripts/fuzz.sh 20
