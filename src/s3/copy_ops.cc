@@ -209,10 +209,11 @@ void S3Handler::CopyFinish() {
     for (const store::Checksum& c : src.checksums) {
       if (c.type == store::ChecksumType::kFullObject) meta.checksums.push_back(c);
     }
-  }
-  if (!meta.checksums.empty()) {
-    checksum_algo_ = FromStore(meta.checksums.front().algorithm);
-    checksum_raw_ = std::string(meta.checksums.front().value);
+    // For the response; the record's views point into copy_src_value_, not here.
+    if (!meta.checksums.empty()) {
+      checksum_algo_ = FromStore(meta.checksums.front().algorithm);
+      checksum_raw_ = std::string(meta.checksums.front().value);
+    }
   }
   PutExtrasFinish(&meta);
   finishing_ = true;
