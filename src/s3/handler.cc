@@ -191,18 +191,19 @@ bool S3Handler::Authorize() {
     }
     return true;
   }
-  // Project-scoped keys (issue 9): the bucket must belong to the key's project.
-  std::string v;
-  if (!svc_->node().db->Get(store::Cf::kBuckets, store::BucketKey(*id), &v).ok()) {
-    RespondError(S3Error::kAccessDenied);
-    return false;
-  }
-  store::BucketRecord rec;
-  if (!store::DecodeBucket(v, &rec).ok() || rec.project_id != cred_->project_id) {
+  if (!InProject(*id)) {
     RespondError(S3Error::kAccessDenied);
     return false;
   }
   return true;
+}
+
+// Project-scoped keys (issue 9): the bucket must belong to the key's project.
+bool S3Handler::InProject(store::BucketId id) {
+  std::string v;
+  if (!svc_->node().db->Get(store::Cf::kBuckets, store::BucketKey(id), &v).ok()) return false;
+  store::BucketRecord rec;
+  return store::DecodeBucket(v, &rec).ok() && rec.project_id == cred_->project_id;
 }
 
 void S3Handler::Execute() {
@@ -221,6 +222,12 @@ void S3Handler::Execute() {
     case S3Op::kGetObject: GetObject(false); return;
     case S3Op::kHeadObject: GetObject(true); return;
     case S3Op::kDeleteObject: DeleteObject(); return;
+    case S3Op::kCopyObject: CopyObject(); return;
+    case S3Op::kDeleteObjects: DeleteObjects(); return;
+    case S3Op::kGetObjectTagging: GetObjectTagging(); return;
+    case S3Op::kPutObjectTagging: PutObjectTagging(); return;
+    case S3Op::kDeleteObjectTagging: DeleteObjectTagging(); return;
+    case S3Op::kGetObjectAttributes: GetObjectAttributes(); return;
     default:
       RespondError(S3Error::kNotImplemented,
                    std::string("This S3 operation is not implemented by this server yet: ") +

@@ -70,6 +70,42 @@ class S3Handler final : public http::Handler {
   void DeleteObject();
   static void OnDeleteDone(void* ctx, Status st, bool existed);
   void AppendObjectHeaders(const store::ObjectRecord& rec, std::string_view etag);
+  void RequestMetadata(store::ObjectRecord* meta, std::vector<std::string>* lower_names);
+  bool PayloadStart();
+  bool PayloadFinish();
+  void BodyData(std::string_view data);
+  bool InProject(store::BucketId id);
+
+  // PUT extras: x-amz-tagging and If-None-Match / If-Match (tagging.cc).
+  bool PutExtrasStart();
+  void PutExtrasFinish(store::ObjectRecord* meta);
+  // CopyObject (copy_ops.cc): source record → ObjectReader → ObjectWriter, streamed.
+  void CopyObject();
+  bool CopyConditions(const store::ObjectRecord& src);
+  void CopyFail(S3Error e, std::string_view message = {});
+  void CopyFinish();
+  static void OnCopyData(void* ctx, store::ObjectReader* reader, std::string_view data);
+  static void OnCopyReadDone(void* ctx, Status st);
+  static void OnCopyWriterReady(void* ctx, Status st);
+  static void OnCopyDone(void* ctx, Status st, const store::PutResult& r);
+  void CopyPump();
+  // Small XML request bodies (DeleteObjects, PutObjectTagging), collected whole.
+  void XmlBodyStart(std::size_t limit);
+  void XmlBodyEnd();
+  // DeleteObjects (delete_objects.cc).
+  void DeleteObjects();
+  void DeleteObjectsExecute();
+  static void OnDeleteObjectsDone(void* ctx, Status st, bool existed);
+  // Tagging and attributes (tagging.cc).
+  void GetObjectTagging();
+  void PutObjectTagging();
+  void PutObjectTaggingExecute();
+  void DeleteObjectTagging();
+  void SetObjectTags(const std::vector<store::KeyValue>& tags);
+  static void OnTagsDone(void* ctx, Status st, bool existed);
+  void GetObjectAttributes();
+  bool ReadObjectRecord(store::ObjectRecord* rec);
+  bool CurrentVersionOnly();
 
   S3Service* svc_;
   http::Exchange* ex_ = nullptr;
@@ -91,6 +127,13 @@ class S3Handler final : public http::Handler {
   };
   Pending* pending_ = nullptr;
   Pending* NewPending();
+  /// The handler a Pending callback belongs to (nullptr: the connection is gone); frees the
+  /// trampoline.
+  static S3Handler* TakePending(void* ctx);
+  /// The store refused to enqueue: drops the trampoline, answers 503 (stopping, queue full) or 500.
+  void EnqueueRefused(const Status& st);
+  /// A commit came back failed: logs it and answers 500. Returns !st.ok().
+  bool CommitFailed(const Status& st, const char* what);
   store::ObjectWriter* writer_ = nullptr;
   std::unique_ptr<auth::AwsChunkedDecoder> chunked_;
   std::optional<auth::PayloadVerifier> payload_;
@@ -111,6 +154,21 @@ class S3Handler final : public http::Handler {
   bool head_only_ = false;
   std::vector<http::OutHeader> out_headers_;
   std::string out_text_;  // storage for header values (reserved up front: views stay valid)
+
+  // PUT / CopyObject extras.
+  std::vector<std::string> tag_text_;  // key, value, ... for the new record's tags
+  std::optional<store::PutCondition> put_cond_;
+  // CopyObject.
+  bool copying_ = false;
+  std::string copy_src_value_;        // the source's encoded record (views point here)
+  std::string_view copy_piece_;       // part of the reader's piece the writer has not taken
+  std::string copy_meta_value_;       // the new record's metadata (views point here)
+  // XML bodies.
+  bool xml_body_ = false;
+  std::size_t xml_limit_ = 0;
+  std::string xml_;
+  std::vector<std::string> delete_keys_;
+  std::string delete_result_;  // DeleteObjects: the response, built before the commit
 };
 
 }  // namespace mamute::s3

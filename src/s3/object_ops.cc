@@ -4,6 +4,7 @@
 
 #include "core/shard.h"
 #include "s3/handler.h"
+#include "s3/object_requests.h"
 #include "s3/service.h"
 #include "store/keys.h"
 #include "util/encoding.h"
@@ -70,19 +71,8 @@ std::string_view Trim(std::string_view v) {
   return v;
 }
 
-/// If-Match / If-None-Match lists: "*" or comma-separated (quoted) ETags.
-bool EtagListMatches(std::string_view list, std::string_view etag_hex) {
-  std::size_t pos = 0;
-  while (pos <= list.size()) {
-    auto comma = list.find(',', pos);
-    std::string_view item = Trim(list.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos));
-    if (item.starts_with("W/")) item = Trim(item.substr(2));
-    if (item == "*" || item == etag_hex) return true;
-    if (comma == std::string_view::npos) break;
-    pos = comma + 1;
-  }
-  return false;
-}
+
+}  // namespace
 
 store::ChecksumAlgorithm ToStore(ChecksumAlgo a) {
   switch (a) {
@@ -105,8 +95,6 @@ ChecksumAlgo FromStore(store::ChecksumAlgorithm a) {
   }
   return ChecksumAlgo::kCrc32;
 }
-
-}  // namespace
 
 bool S3Handler::PutChecksumStart() {
   const http::RequestHead& h = ex_->head();
@@ -181,32 +169,80 @@ S3Handler::Pending* S3Handler::NewPending() {
   return pending_;
 }
 
+S3Handler* S3Handler::TakePending(void* ctx) {
+  auto* p = static_cast<Pending*>(ctx);
+  S3Handler* self = p->handler;
+  delete p;
+  if (self != nullptr) self->pending_ = nullptr;
+  return self;
+}
+
+void S3Handler::EnqueueRefused(const Status& st) {
+  delete pending_;
+  pending_ = nullptr;
+  const bool busy = st.code() == Code::kCancelled || st.code() == Code::kResourceExhausted;
+  RespondError(busy ? S3Error::kServiceUnavailable : S3Error::kInternalError);
+}
+
+bool S3Handler::CommitFailed(const Status& st, const char* what) {
+  if (st.ok()) return false;
+  MLOG_ERROR("%s failed: %s", what, st.ToString().c_str());
+  RespondError(S3Error::kInternalError);
+  return true;
+}
+
 // ---------------------------------------------------------------- PutObject
 
-void S3Handler::PutObjectStart() {
+// The body's framing and payload verification (signed SHA-256, aws-chunked), shared by every
+// operation with a request body. false: answered.
+bool S3Handler::PayloadStart() {
   const http::RequestHead& h = ex_->head();
   const auth::SigV4Auth& a = ctx_->auth();
   if (!h.chunked && !h.has_content_length) {
     RespondError(S3Error::kMissingContentLength);
-    return;
+    return false;
   }
   if (auth::IsStreaming(a.payload_mode)) {
     auto opts = auth::AwsChunkedOptionsFor(a, &key_);
     if (!opts) {
       RespondSigV4Error(opts.error());
-      return;
+      return false;
     }
     chunked_ = std::make_unique<auth::AwsChunkedDecoder>();
     if (auto st = chunked_->Start(*opts); !st) {
       RespondSigV4Error(st.error());
-      return;
+      return false;
     }
     expected_size_ = a.decoded_content_length >= 0 ? static_cast<uint64_t>(a.decoded_content_length) : 0;
   } else {
     if (a.payload_mode == auth::PayloadMode::kSignedHash) payload_.emplace(a.expected_payload_sha256);
     expected_size_ = h.content_length;
   }
-  if (!PutChecksumStart()) return;
+  return PutChecksumStart();
+}
+
+// The end of the body's framing: chunk signatures, the signed SHA-256. false: answered.
+bool S3Handler::PayloadFinish() {
+  if (chunked_) {
+    if (auto st = chunked_->Finish(); !st) {
+      RespondSigV4Error(st.error());
+      PutFail(S3Error::kInvalidRequest);
+      return false;
+    }
+  } else if (payload_) {
+    if (auto st = payload_->Finish(); !st) {
+      RespondSigV4Error(st.error());
+      PutFail(S3Error::kInvalidRequest);
+      return false;
+    }
+  }
+  return true;
+}
+
+void S3Handler::PutObjectStart() {
+  const http::RequestHead& h = ex_->head();
+  if (!PayloadStart()) return;
+  if (!PutExtrasStart()) return;
   if (expected_size_ > kMaxPutSize) {
     RespondError(S3Error::kEntityTooLarge);
     return;
@@ -234,7 +270,7 @@ void S3Handler::PutObjectStart() {
 
 void S3Handler::OnBody(http::Exchange& ex, std::string_view piece) {
   (void)ex;
-  if (writer_ == nullptr || put_failed_) return;
+  if ((writer_ == nullptr && !xml_body_) || copying_ || put_failed_) return;
   if (chunked_) {
     while (!piece.empty()) {
       auto r = chunked_->Feed(piece);
@@ -243,18 +279,27 @@ void S3Handler::OnBody(http::Exchange& ex, std::string_view piece) {
         PutFail(S3Error::kInvalidRequest);
         return;
       }
-      if (!r->data.empty()) {
-        if (checksum_) checksum_->Update(r->data);
-        PutAppend(r->data);
-      }
+      if (!r->data.empty()) BodyData(r->data);
       piece.remove_prefix(r->consumed);
       if (put_failed_) return;
     }
     return;
   }
   if (payload_) payload_->Update(piece);
-  if (checksum_) checksum_->Update(piece);
-  PutAppend(piece);
+  BodyData(piece);
+}
+
+void S3Handler::BodyData(std::string_view data) {
+  if (checksum_) checksum_->Update(data);
+  if (!xml_body_) {
+    PutAppend(data);
+    return;
+  }
+  if (xml_.size() + data.size() > xml_limit_) {
+    PutFail(S3Error::kMalformedXML, "The request body is too large for this operation.");
+    return;
+  }
+  xml_.append(data);
 }
 
 void S3Handler::PutAppend(std::string_view data) {
@@ -297,54 +342,30 @@ void S3Handler::OnWriterReady(void* ctx, Status st) {
 void S3Handler::OnBodyEnd(http::Exchange& ex) {
   (void)ex;
   body_done_ = true;
+  if (xml_body_) {
+    if (!put_failed_ && stage_ == Stage::kExecute) XmlBodyEnd();
+    return;
+  }
+  if (copying_) return;
   if (writer_ != nullptr && !put_failed_ && overflow_.empty()) PutFinish();
 }
 
 void S3Handler::PutFinish() {
   if (finishing_ || put_failed_) return;
-  if (chunked_) {
-    if (auto st = chunked_->Finish(); !st) {
-      RespondSigV4Error(st.error());
-      PutFail(S3Error::kInvalidRequest);
-      return;
-    }
-  } else if (payload_) {
-    if (auto st = payload_->Finish(); !st) {
-      RespondSigV4Error(st.error());
-      PutFail(S3Error::kInvalidRequest);
-      return;
-    }
-  }
+  if (!PayloadFinish()) return;
   if (writer_->size() != expected_size_) {
     PutFail(S3Error::kIncompleteBody);
     return;
   }
   if (!PutChecksumFinish()) return;
-  const http::RequestHead& h = ex_->head();
   store::ObjectRecord meta;
-  meta.headers.content_type = h.Find("content-type");
-  if (meta.headers.content_type.empty()) meta.headers.content_type = "binary/octet-stream";
-  meta.headers.content_encoding = h.Find("content-encoding");
-  meta.headers.content_disposition = h.Find("content-disposition");
-  meta.headers.content_language = h.Find("content-language");
-  meta.headers.cache_control = h.Find("cache-control");
-  meta.headers.expires = h.Find("expires");
-  // aws-chunked is a transfer detail: it is not part of the stored Content-Encoding.
-  if (meta.headers.content_encoding == "aws-chunked") meta.headers.content_encoding = {};
   std::vector<std::string> lower_names;
-  lower_names.reserve(h.header_count);
-  for (uint32_t i = 0; i < h.header_count; ++i) {
-    std::string_view n = h.headers[i].name;
-    if (n.size() > 11 && http::EqualsIgnoreCase(n.substr(0, 11), "x-amz-meta-")) {
-      std::string ln(n.substr(11));
-      for (char& c : ln) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      lower_names.push_back(std::move(ln));
-      meta.user_meta.push_back(store::KeyValue{lower_names.back(), h.headers[i].value});
-    }
-  }
+  RequestMetadata(&meta, &lower_names);
   if (checksum_) {
     meta.checksums.push_back(store::Checksum{ToStore(checksum_algo_), store::ChecksumType::kFullObject, checksum_raw_});
   }
+  PutExtrasFinish(&meta);
+  const http::RequestHead& h = ex_->head();
   uint8_t md5[16];
   const uint8_t* md5p = nullptr;
   if (std::string_view cm = h.Find("content-md5"); !cm.empty()) {
@@ -354,6 +375,32 @@ void S3Handler::PutFinish() {
   }
   finishing_ = true;
   writer_->Finish(meta, md5p, &S3Handler::OnPutDone, NewPending());
+}
+
+// Content headers and x-amz-meta-* of the request (PutObject, CopyObject with REPLACE). The
+// record's views point into the request head and `lower_names`.
+void S3Handler::RequestMetadata(store::ObjectRecord* out, std::vector<std::string>* lower_names) {
+  store::ObjectRecord& meta = *out;
+  const http::RequestHead& h = ex_->head();
+  meta.headers.content_type = h.Find("content-type");
+  if (meta.headers.content_type.empty()) meta.headers.content_type = "binary/octet-stream";
+  meta.headers.content_encoding = h.Find("content-encoding");
+  meta.headers.content_disposition = h.Find("content-disposition");
+  meta.headers.content_language = h.Find("content-language");
+  meta.headers.cache_control = h.Find("cache-control");
+  meta.headers.expires = h.Find("expires");
+  // aws-chunked is a transfer detail: it is not part of the stored Content-Encoding.
+  if (meta.headers.content_encoding == "aws-chunked") meta.headers.content_encoding = {};
+  lower_names->reserve(h.header_count);  // no reallocation: the views stay valid
+  for (uint32_t i = 0; i < h.header_count; ++i) {
+    std::string_view n = h.headers[i].name;
+    if (n.size() > 11 && http::EqualsIgnoreCase(n.substr(0, 11), "x-amz-meta-")) {
+      std::string ln(n.substr(11));
+      for (char& c : ln) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      lower_names->push_back(std::move(ln));
+      meta.user_meta.push_back(store::KeyValue{lower_names->back(), h.headers[i].value});
+    }
+  }
 }
 
 void S3Handler::OnPutDone(void* ctx, Status st, const store::PutResult& r) {
@@ -366,6 +413,8 @@ void S3Handler::OnPutDone(void* ctx, Status st, const store::PutResult& r) {
   if (!st.ok()) {
     if (st.code() == Code::kInvalidArgument && st.message().starts_with("BadDigest")) {
       self->RespondError(S3Error::kBadDigest);
+    } else if (st.code() == Code::kFailedPrecondition) {
+      self->RespondError(S3Error::kPreconditionFailed);  // If-None-Match / If-Match at commit
     } else if (st.code() == Code::kNoSpace) {
       self->RespondError(S3Error::kInsufficientStorage);
     } else {
@@ -431,6 +480,9 @@ void S3Handler::AppendObjectHeaders(const store::ObjectRecord& rec, std::string_
   for (const store::KeyValue& kv : rec.user_meta) {
     std::string name = "x-amz-meta-" + std::string(kv.key);
     out_headers_.push_back({ar.Copy(name), kv.value});
+  }
+  if (!rec.tags.empty()) {
+    out_headers_.push_back({"x-amz-tagging-count", ar.Copy(std::to_string(rec.tags.size()))});
   }
   // Stored checksums, when asked for (x-amz-checksum-mode: ENABLED), on full-object reads.
   if (http::EqualsIgnoreCase(ex_->head().Find("x-amz-checksum-mode"), "ENABLED") &&
@@ -576,25 +628,13 @@ void S3Handler::OnReadDone(void* ctx, Status st) {
 
 void S3Handler::DeleteObject() {
   Status st = svc_->object_io().Delete(bucket_id_, req_.key, &S3Handler::OnDeleteDone, NewPending());
-  if (!st.ok()) {
-    delete pending_;
-    pending_ = nullptr;
-    RespondError(st.code() == Code::kCancelled ? S3Error::kServiceUnavailable : S3Error::kInternalError);
-  }
+  if (!st.ok()) EnqueueRefused(st);
 }
 
 void S3Handler::OnDeleteDone(void* ctx, Status st, bool existed) {
   (void)existed;
-  auto* p = static_cast<Pending*>(ctx);
-  S3Handler* self = p->handler;
-  delete p;
-  if (self == nullptr) return;
-  self->pending_ = nullptr;
-  if (!st.ok()) {
-    MLOG_ERROR("DELETE failed: %s", st.ToString().c_str());
-    self->RespondError(S3Error::kInternalError);
-    return;
-  }
+  S3Handler* self = TakePending(ctx);
+  if (self == nullptr || self->CommitFailed(st, "DELETE")) return;
   self->stage_ = Stage::kDone;
   self->ex_->Respond(204, nullptr, 0, {});  // S3 answers 204 whether or not the key existed
 }

@@ -17,6 +17,21 @@ constexpr std::string_view kSubresources[] = {
     "object-lock", "ownershipControls", "partNumber", "policy", "policyStatus", "publicAccessBlock",
     "replication", "requestPayment", "restore", "retention", "select", "tagging", "torrent", "uploadId",
     "uploads", "versioning", "versions", "website"};
+
+// Object sub-resources served here: ?tagging and ?attributes, alone (any other sub-resource
+// with them stays kOther).
+void ClassifyObjectSubresource(http::Method m, std::string_view q, Classified* c) {
+  int subs = 0;
+  for (auto s : kSubresources) subs += FindQuery(q, s).present ? 1 : 0;
+  if (subs != 1) return;
+  if (FindQuery(q, "tagging").present) {
+    if (m == http::Method::kGet) c->op = S3Op::kGetObjectTagging;
+    if (m == http::Method::kPut) c->op = S3Op::kPutObjectTagging;
+    if (m == http::Method::kDelete) c->op = S3Op::kDeleteObjectTagging;
+  } else if (FindQuery(q, "attributes").present && m == http::Method::kGet) {
+    c->op = S3Op::kGetObjectAttributes;
+  }
+}
 }  // namespace
 
 std::string_view S3OpName(S3Op op) noexcept {
@@ -33,6 +48,12 @@ std::string_view S3OpName(S3Op op) noexcept {
     case S3Op::kGetObject: return "GetObject";
     case S3Op::kHeadObject: return "HeadObject";
     case S3Op::kDeleteObject: return "DeleteObject";
+    case S3Op::kCopyObject: return "CopyObject";
+    case S3Op::kDeleteObjects: return "DeleteObjects";
+    case S3Op::kGetObjectTagging: return "GetObjectTagging";
+    case S3Op::kPutObjectTagging: return "PutObjectTagging";
+    case S3Op::kDeleteObjectTagging: return "DeleteObjectTagging";
+    case S3Op::kGetObjectAttributes: return "GetObjectAttributes";
     case S3Op::kOther: return "Other";
   }
   return "?";
@@ -123,6 +144,8 @@ Classified Classify(const http::RequestHead& head) {
           c.op = S3Op::kListObjectsV1;
         }
       }
+    } else if (m == http::Method::kPost && FindQuery(q, "delete").present) {
+      c.op = S3Op::kDeleteObjects;
     } else if (!has_sub) {
       if (m == http::Method::kHead) c.op = S3Op::kHeadBucket;
       if (m == http::Method::kPut) c.op = S3Op::kCreateBucket;
@@ -130,10 +153,13 @@ Classified Classify(const http::RequestHead& head) {
     }
     return c;
   }
-  if (has_sub) return c;
+  if (has_sub) {
+    ClassifyObjectSubresource(m, q, &c);
+    return c;
+  }
   switch (m) {
     case http::Method::kPut:
-      c.op = head.Has("x-amz-copy-source") ? S3Op::kOther : S3Op::kPutObject;
+      c.op = head.Has("x-amz-copy-source") ? S3Op::kCopyObject : S3Op::kPutObject;
       break;
     case http::Method::kGet: c.op = S3Op::kGetObject; break;
     case http::Method::kHead: c.op = S3Op::kHeadObject; break;

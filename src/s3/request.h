@@ -24,6 +24,12 @@ enum class S3Op : uint8_t {
   kGetObject,
   kHeadObject,
   kDeleteObject,
+  kCopyObject,           ///< PUT with x-amz-copy-source
+  kDeleteObjects,        ///< POST /bucket?delete
+  kGetObjectTagging,     ///< GET ?tagging
+  kPutObjectTagging,     ///< PUT ?tagging
+  kDeleteObjectTagging,  ///< DELETE ?tagging
+  kGetObjectAttributes,  ///< GET ?attributes
   kOther,  ///< a valid S3 request this server does not implement (yet): 501
 };
 std::string_view S3OpName(S3Op op) noexcept;

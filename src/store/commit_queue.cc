@@ -1,5 +1,7 @@
 #include "store/commit_queue.h"
 
+#include <rocksdb/utilities/write_batch_with_index.h>
+
 #include <utility>
 
 namespace mamute::store {
@@ -9,7 +11,7 @@ namespace {
 // Only the operations MetaBatch can produce are accepted.
 class CopyHandler final : public rocksdb::WriteBatch::Handler {
  public:
-  CopyHandler(const MetaDb& db, rocksdb::WriteBatch* dst) : db_(db), dst_(dst) {}
+  CopyHandler(const MetaDb& db, rocksdb::WriteBatchBase* dst) : db_(db), dst_(dst) {}
 
   rocksdb::Status PutCF(uint32_t cf_id, const rocksdb::Slice& key,
                         const rocksdb::Slice& value) override {
@@ -29,7 +31,9 @@ class CopyHandler final : public rocksdb::WriteBatch::Handler {
     rocksdb::ColumnFamilyHandle* h = Handle(cf_id);
     return h != nullptr ? dst_->DeleteRange(h, begin, end) : Unknown();
   }
-  void LogData(const rocksdb::Slice& blob) override { dst_->PutLogData(blob).PermitUncheckedError(); }
+  void LogData(const rocksdb::Slice& blob) override {
+    dst_->PutLogData(blob).PermitUncheckedError();
+  }
 
  private:
   rocksdb::ColumnFamilyHandle* Handle(uint32_t cf_id) const {
@@ -41,7 +45,7 @@ class CopyHandler final : public rocksdb::WriteBatch::Handler {
   }
 
   const MetaDb& db_;
-  rocksdb::WriteBatch* dst_;
+  rocksdb::WriteBatchBase* dst_;
 };
 
 struct SyncWaiter {
@@ -60,6 +64,16 @@ void SyncWaiterDone(void* ctx, Status status) {
 }
 
 }  // namespace
+
+Status CommitView::Get(Cf cf, std::string_view key, std::string* value) const {
+  rocksdb::ReadOptions ro;
+  const rocksdb::Slice k(key.data(), key.size());
+  rocksdb::Status s =
+      group_ != nullptr
+          ? group_->GetFromBatchAndDB(db_.db(), ro, db_.handle(cf), k, value)
+          : db_.db()->Get(ro, db_.handle(cf), k, value);
+  return s.ok() ? Status::Ok() : FromRocks(s, "commit view read");
+}
 
 CommitQueue::CommitQueue(MetaDb* db, CommitQueueOptions options)
     : db_(db), options_(options) {}
@@ -213,48 +227,54 @@ CommitRequest* CommitQueue::CommitGroup(CommitRequest* head) {
     end = end->next_;
   }
 
-  // 2. Write it with one synced write. A lone request is written as is; several are merged.
+  // 2. Write it with one synced write. Each request's prepare hook runs first, in order, and
+  // reads through the group's index, so it sees every earlier request of the group. A request
+  // whose hook refuses it, or whose batch cannot be merged (an operation MetaBatch never
+  // produces), fails alone: its save point is rolled back and `result_` carries the error.
   Status status;
-  // Per-request copy failures (a batch with an operation MetaBatch never produces) fail that
-  // request alone; `bad` marks them, in group order.
-  bool bad_small[64] = {};
-  std::unique_ptr<bool[]> bad_big;
-  bool* bad = bad_small;
-  if (n > 64) {
-    bad_big.reset(new bool[n]());
-    bad = bad_big.get();
-  }
-  Status copy_error;
-  if (n == 1) {
+  std::size_t accepted = 0;
+  if (n == 1 && head->prepare == nullptr) {
+    head->result_ = Status::Ok();
     status = db_->Write(head->batch.rep(), /*sync=*/true);
+    accepted = 1;
   } else {
-    rocksdb::WriteBatch group;
+    rocksdb::WriteBatchWithIndex group(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true);
     CopyHandler copier(*db_, &group);
-    std::size_t i = 0;
-    for (CommitRequest* r = head; r != end; r = r->next_, ++i) {
+    for (CommitRequest* r = head; r != end; r = r->next_) {
+      r->result_ = Status::Ok();
+      if (r->prepare != nullptr) {
+        CommitView view(*db_, &group);
+        r->result_ = r->prepare(r->ctx, view, &r->batch);
+        if (!r->result_.ok()) {
+          continue;
+        }
+      }
       group.SetSavePoint();
       rocksdb::Status s = r->batch.rep()->Iterate(&copier);
       if (!s.ok()) {
         group.RollbackToSavePoint().PermitUncheckedError();
-        bad[i] = true;
-        copy_error = FromRocks(s, "merge commit batch");
+        r->result_ = FromRocks(s, "merge commit batch");
       } else {
         group.PopSavePoint().PermitUncheckedError();
+        ++accepted;
       }
     }
-    status = db_->Write(&group, /*sync=*/true);
+    if (accepted > 0) {
+      status = db_->Write(group.GetWriteBatch(), /*sync=*/true);
+    }
   }
-  syncs_.fetch_add(1, std::memory_order_relaxed);
+  if (accepted > 0) {
+    syncs_.fetch_add(1, std::memory_order_relaxed);
+  }
   uint64_t prev = max_group_.load(std::memory_order_relaxed);
   while (prev < n && !max_group_.compare_exchange_weak(prev, n, std::memory_order_relaxed)) {
   }
 
   // 3. Complete, in enqueue order. Read next_ first: the callback may reuse the request.
-  std::size_t i = 0;
   uint64_t failed = 0;
-  for (CommitRequest* r = head; r != end; ++i) {
+  for (CommitRequest* r = head; r != end;) {
     CommitRequest* next = r->next_;
-    Status s = bad[i] ? copy_error : status;
+    Status s = r->result_.ok() ? status : std::move(r->result_);
     if (!s.ok()) {
       ++failed;
     }

@@ -14,12 +14,28 @@
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
+#include <string>
+#include <string_view>
 #include <thread>
 
 #include "mamute/status.h"
 #include "store/meta_db.h"
 
+namespace rocksdb {
+class WriteBatchWithIndex;
+}
+
 namespace mamute::store {
+
+class CommitView;
+
+/// Commit-time hook: runs ON THE COMMIT THREAD just before the request's batch joins its group,
+/// serialized with every other commit. `view` reads the metadata as it will be once every
+/// earlier request (earlier groups and earlier requests of this group) is applied, so a
+/// read-check-write is atomic: conditional PUT, learning exactly which record a PUT replaces,
+/// tag updates. It may rewrite `batch`. A non-OK return fails this request alone (its batch is
+/// not written; the callback gets that status). Must be short: it delays the whole group.
+using CommitPrepare = Status (*)(void* ctx, const CommitView& view, MetaBatch* batch);
 
 /// Runs ON THE COMMIT THREAD once the request's batch is durable (OK) or failed. It must be
 /// short and must not call back into the queue's Write() (it may Enqueue()). The owner
@@ -34,9 +50,24 @@ struct CommitRequest {
   MetaBatch batch;
   CommitCallback callback = nullptr;
   void* ctx = nullptr;
+  /// Optional commit-time hook (same ctx as the callback).
+  CommitPrepare prepare = nullptr;
 
   // Owned by the queue while enqueued.
   CommitRequest* next_ = nullptr;
+  Status result_;  // this request's own failure (prepare or merge), set by the queue
+};
+
+/// What a CommitPrepare hook reads: the DB plus the writes of the group being built.
+class CommitView {
+ public:
+  CommitView(const MetaDb& db, rocksdb::WriteBatchWithIndex* group) : db_(db), group_(group) {}
+  /// OK with the value; NotFound when absent (or deleted earlier in the group).
+  Status Get(Cf cf, std::string_view key, std::string* value) const;
+
+ private:
+  const MetaDb& db_;
+  rocksdb::WriteBatchWithIndex* group_;  // null: a lone request, nothing pending
 };
 
 struct CommitQueueOptions {

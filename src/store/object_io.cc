@@ -126,7 +126,8 @@ void ObjectWriter::Reset(BucketId bucket, std::string_view key) {
   error_ = Status::Ok();
   result_ = PutResult{};
   commit_outstanding_ = false;
-  snapshot_ = nullptr;
+  cond_ = PutCondition{};
+  refused_ = false;
   has_old_ = false;
 }
 
@@ -404,14 +405,13 @@ void ObjectWriter::Commit() noexcept {
     Fail(std::move(st));
     return;
   }
-  snapshot_ = io_->node_.db->db()->GetSnapshot();
+  refused_ = false;
   commit_.callback = &ObjectWriter::CommitDone;
+  commit_.prepare = &ObjectWriter::CommitPrepare;
   commit_.ctx = this;
   st = io_->node_.commits->Enqueue(&commit_);
   if (!st.ok()) {
     // Refused before anything was written: the renamed file is ours to remove.
-    io_->node_.db->db()->ReleaseSnapshot(snapshot_);
-    snapshot_ = nullptr;
     Fail(std::move(st));
     return;
   }
@@ -419,27 +419,82 @@ void ObjectWriter::Commit() noexcept {
   ++io_->commits_outstanding_;
 }
 
-// On the commit thread: find the record this commit replaced (as of the snapshot taken just
-// before enqueueing), then hand the result to the shard.
-void ObjectWriter::CommitDone(void* ctx, Status st) {
+namespace {
+
+std::string_view TrimEtagItem(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t' || v.front() == '"')) {
+    v.remove_prefix(1);
+  }
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == '"')) {
+    v.remove_suffix(1);
+  }
+  return v;
+}
+
+// If-Match list ("*" or ETags, quoted or not) against a record's ETag.
+bool EtagListHas(std::string_view list, const ObjectRecord& rec) {
+  const std::string etag = FormatEtag(rec.etag_kind, rec.etag);  // quoted
+  const std::string_view hex = TrimEtagItem(etag);
+  std::size_t pos = 0;
+  while (pos <= list.size()) {
+    const std::size_t comma = list.find(',', pos);
+    std::string_view item = TrimEtagItem(list.substr(pos, comma == std::string_view::npos
+                                                               ? std::string_view::npos
+                                                               : comma - pos));
+    if (item == "*" || item == hex) {
+      return true;
+    }
+    if (comma == std::string_view::npos) {
+      break;
+    }
+    pos = comma + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+// On the commit thread, serialized with every other commit: read the record this PUT replaces
+// (seeing earlier commits of the same group), check the PUT's condition against it, and note
+// its data file for the garbage list.
+Status ObjectWriter::CommitPrepare(void* ctx, const CommitView& view, MetaBatch* /*batch*/) {
   auto* w = static_cast<ObjectWriter*>(ctx);
-  const MetaDb& db = *w->io_->node_.db;
-  w->commit_status_ = std::move(st);
   w->has_old_ = false;
-  if (w->commit_status_.ok()) {
-    rocksdb::ReadOptions ro;
-    ro.snapshot = w->snapshot_;
-    rocksdb::Status rs = db.db()->Get(ro, db.handle(Cf::kObjects), w->key_buf_, &w->old_value_);
-    if (rs.ok() && DecodeObject(w->old_value_, &w->old_rec_).ok() &&
-        w->old_rec_.location.kind == LocationKind::kFile &&
-        !(w->old_rec_.location.file == w->file_ && w->old_rec_.location.data_dir == w->dir_)) {
+  Status st = view.Get(Cf::kObjects, w->key_buf_, &w->old_value_);
+  const bool exists = st.ok();
+  if (!exists && st.code() != Code::kNotFound) {
+    w->refused_ = true;
+    return st;
+  }
+  if (exists) {
+    st = DecodeObject(w->old_value_, &w->old_rec_);
+    if (!st.ok()) {
+      // An undecodable record is replaced (its file, if any, is left to fsck); a condition
+      // cannot be judged against it.
+      if (w->cond_.if_match) {
+        w->refused_ = true;
+        return Status::FailedPrecondition("PreconditionFailed");
+      }
+    } else if (w->old_rec_.location.kind == LocationKind::kFile &&
+               !(w->old_rec_.location.file == w->file_ &&
+                 w->old_rec_.location.data_dir == w->dir_)) {
       w->has_old_ = true;
       w->old_file_ = w->old_rec_.location.file;
       w->old_dir_ = w->old_rec_.location.data_dir;
     }
   }
-  db.db()->ReleaseSnapshot(w->snapshot_);
-  w->snapshot_ = nullptr;
+  if ((w->cond_.if_none_match_any && exists) ||
+      (w->cond_.if_match && (!exists || !EtagListHas(w->cond_.if_match_list, w->old_rec_)))) {
+    w->has_old_ = false;
+    w->refused_ = true;
+    return Status::FailedPrecondition("PreconditionFailed");
+  }
+  return Status::Ok();
+}
+
+void ObjectWriter::CommitDone(void* ctx, Status st) {
+  auto* w = static_cast<ObjectWriter*>(ctx);
+  w->commit_status_ = std::move(st);
   w->msg_.fn = &ObjectWriter::OnCommitted;
   w->msg_.writer = w;
   w->io_->shard_.Post(&w->msg_);
@@ -452,8 +507,9 @@ void ObjectWriter::OnCommitted(core::Shard& /*shard*/, core::Message* m) {
   --io->commits_outstanding_;
   if (!w->commit_status_.ok()) {
     // A failed synced write may still be in the WAL (e.g. the WAL fsync failed) and come back
-    // after a restart: keep the renamed file — fsck removes it if no record names it.
-    w->final_exists_ = false;
+    // after a restart: keep the renamed file — fsck removes it if no record names it. A
+    // commit its prepare hook refused was never written: its file is removed now.
+    w->final_exists_ = w->refused_ && w->final_exists_;
     w->Fail(w->commit_status_);
     w->Settle();
     return;
@@ -1170,11 +1226,7 @@ void ObjectIo::ReleaseReader(ObjectReader* r) noexcept { free_readers_.push_back
 
 // ---------------------------------------------------------------------------- delete
 
-Status ObjectIo::Delete(BucketId bucket, std::string_view key, DeleteCallback cb,
-                        void* ctx) noexcept {
-  if (stopping_) {
-    return Status::Cancelled("shard is stopping");
-  }
+ObjectIo::DeleteOp* ObjectIo::GetDeleteOp() noexcept {
   DeleteOp* op;
   if (!free_deletes_.empty()) {
     op = free_deletes_.back();
@@ -1183,23 +1235,20 @@ Status ObjectIo::Delete(BucketId bucket, std::string_view key, DeleteCallback cb
     deletes_.push_back(std::make_unique<DeleteOp>(this, *node_.db));
     op = deletes_.back().get();
   }
-  op->key_buf.clear();
-  AppendObjectKey(&op->key_buf, bucket, key);
+  op->nkeys = 0;
+  op->set_tags = false;
   op->commit.batch.Clear();
-  Status st = op->commit.batch.Delete(Cf::kObjects, op->key_buf);
-  if (!st.ok()) {
-    free_deletes_.push_back(op);
-    return st;
-  }
+  return op;
+}
+
+Status ObjectIo::EnqueueDeleteOp(DeleteOp* op, DeleteCallback cb, void* ctx) noexcept {
   op->cb = cb;
   op->ctx = ctx;
-  op->snapshot = node_.db->db()->GetSnapshot();
   op->commit.callback = &ObjectIo::DeleteCommitted;
+  op->commit.prepare = op->set_tags ? &ObjectIo::TagsPrepare : &ObjectIo::DeletePrepare;
   op->commit.ctx = op;
-  st = node_.commits->Enqueue(&op->commit);
+  Status st = node_.commits->Enqueue(&op->commit);
   if (!st.ok()) {
-    node_.db->db()->ReleaseSnapshot(op->snapshot);
-    op->snapshot = nullptr;
     free_deletes_.push_back(op);
     return st;
   }
@@ -1207,26 +1256,101 @@ Status ObjectIo::Delete(BucketId bucket, std::string_view key, DeleteCallback cb
   return Status::Ok();
 }
 
+Status ObjectIo::Delete(BucketId bucket, std::string_view key, DeleteCallback cb,
+                        void* ctx) noexcept {
+  std::vector<std::string> one;
+  one.emplace_back(key);
+  return DeleteMany(bucket, one, cb, ctx);
+}
+
+Status ObjectIo::DeleteMany(BucketId bucket, const std::vector<std::string>& keys,
+                            DeleteCallback cb, void* ctx) noexcept {
+  if (stopping_) {
+    return Status::Cancelled("shard is stopping");
+  }
+  DeleteOp* op = GetDeleteOp();
+  if (op->key_bufs.size() < keys.size()) {
+    op->key_bufs.resize(keys.size());
+  }
+  for (const std::string& key : keys) {
+    std::string& kb = op->key_bufs[op->nkeys++];
+    kb.clear();
+    AppendObjectKey(&kb, bucket, key);
+  }
+  return EnqueueDeleteOp(op, cb, ctx);
+}
+
+Status ObjectIo::SetTags(BucketId bucket, std::string_view key,
+                         const std::vector<KeyValue>& tags, DeleteCallback cb,
+                         void* ctx) noexcept {
+  if (stopping_) {
+    return Status::Cancelled("shard is stopping");
+  }
+  DeleteOp* op = GetDeleteOp();
+  op->set_tags = true;
+  if (op->key_bufs.empty()) {
+    op->key_bufs.resize(1);
+  }
+  op->key_bufs[0].clear();
+  AppendObjectKey(&op->key_bufs[0], bucket, key);
+  op->nkeys = 1;
+  op->tag_text.clear();
+  for (const KeyValue& kv : tags) {
+    op->tag_text.emplace_back(kv.key);
+    op->tag_text.emplace_back(kv.value);
+  }
+  return EnqueueDeleteOp(op, cb, ctx);
+}
+
+// On the commit thread: the records these deletes remove, read in commit order, name the data
+// files that go on the garbage list.
+Status ObjectIo::DeletePrepare(void* ctx, const CommitView& view, MetaBatch* batch) {
+  auto* op = static_cast<DeleteOp*>(ctx);
+  op->existed = false;
+  op->old_files.clear();
+  batch->Clear();
+  for (std::size_t i = 0; i < op->nkeys; ++i) {
+    Status st = view.Get(Cf::kObjects, op->key_bufs[i], &op->old_value);
+    if (st.code() == Code::kNotFound) {
+      continue;
+    }
+    MAMUTE_RETURN_IF_ERROR(st);
+    op->existed = true;
+    if (DecodeObject(op->old_value, &op->old_rec).ok() &&
+        op->old_rec.location.kind == LocationKind::kFile) {
+      op->old_files.push_back(
+          Garbage{0, op->old_rec.location.data_dir, op->old_rec.location.file});
+    }
+    MAMUTE_RETURN_IF_ERROR(batch->Delete(Cf::kObjects, op->key_bufs[i]));
+  }
+  return Status::Ok();
+}
+
+// On the commit thread: the object's current record with new tags (nothing if it is gone).
+Status ObjectIo::TagsPrepare(void* ctx, const CommitView& view, MetaBatch* batch) {
+  auto* op = static_cast<DeleteOp*>(ctx);
+  op->existed = false;
+  op->old_files.clear();
+  batch->Clear();
+  Status st = view.Get(Cf::kObjects, op->key_bufs[0], &op->old_value);
+  if (st.code() == Code::kNotFound) {
+    return Status::Ok();
+  }
+  MAMUTE_RETURN_IF_ERROR(st);
+  MAMUTE_RETURN_IF_ERROR(DecodeObject(op->old_value, &op->old_rec));
+  op->existed = true;
+  op->old_rec.tags.clear();
+  for (std::size_t i = 0; i + 1 < op->tag_text.size(); i += 2) {
+    op->old_rec.tags.push_back(KeyValue{op->tag_text[i], op->tag_text[i + 1]});
+  }
+  op->new_value.clear();
+  EncodeObject(op->old_rec, &op->new_value);
+  return batch->Put(Cf::kObjects, op->key_bufs[0], op->new_value);
+}
+
 void ObjectIo::DeleteCommitted(void* ctx, Status st) {
   auto* op = static_cast<DeleteOp*>(ctx);
-  const MetaDb& db = *op->io_->node_.db;
   op->status = std::move(st);
-  op->existed = false;
-  op->has_old = false;
-  if (op->status.ok()) {
-    rocksdb::ReadOptions ro;
-    ro.snapshot = op->snapshot;
-    rocksdb::Status rs = db.db()->Get(ro, db.handle(Cf::kObjects), op->key_buf, &op->old_value);
-    op->existed = rs.ok();
-    if (rs.ok() && DecodeObject(op->old_value, &op->old_rec).ok() &&
-        op->old_rec.location.kind == LocationKind::kFile) {
-      op->has_old = true;
-      op->old_file = op->old_rec.location.file;
-      op->old_dir = op->old_rec.location.data_dir;
-    }
-  }
-  db.db()->ReleaseSnapshot(op->snapshot);
-  op->snapshot = nullptr;
   op->msg.fn = &ObjectIo::OnDeleteMsg;
   op->msg.op = op;
   op->io_->shard_.Post(&op->msg);
@@ -1237,10 +1361,10 @@ void ObjectIo::OnDeleteMsg(core::Shard& /*shard*/, core::Message* m) {
   ObjectIo* io = op->io_;
   --io->commits_outstanding_;
   if (op->status.ok()) {
-    if (op->has_old) {
-      io->AddGarbage(op->old_dir, op->old_file);
+    for (const Garbage& g : op->old_files) {
+      io->AddGarbage(g.dir, g.file);
     }
-    if (op->existed) {
+    if (op->existed && !op->set_tags) {
       io->stats_.deletes.fetch_add(1, std::memory_order_relaxed);
     }
   }

@@ -117,8 +117,18 @@ using WriteReadyCallback = void (*)(void* ctx, Status status);
 /// A PUT ended: committed (OK; `result` describes it) or failed (nothing left behind, except a
 /// renamed file after a failed metadata commit, which fsck removes). The writer is gone.
 using PutCallback = void (*)(void* ctx, Status status, const PutResult& result);
-/// A delete ended. `existed`: a record was there and is now gone.
+/// A delete ended. `existed`: a record was there and is now gone (DeleteMany: any of them).
+/// SetTags: `existed` false means there was no such object and nothing changed.
 using DeleteCallback = void (*)(void* ctx, Status status, bool existed);
+
+/// A conditional PUT (If-None-Match / If-Match), checked atomically at commit time against the
+/// key's current record (CommitQueue's prepare hook). A failed check fails the PUT with
+/// FailedPrecondition("PreconditionFailed") and leaves nothing behind.
+struct PutCondition {
+  bool if_none_match_any = false;  ///< If-None-Match: * — the key must not exist
+  bool if_match = false;           ///< If-Match — the key must exist with one of these ETags
+  std::string if_match_list;       ///< the header's value ("*" or quoted ETags, comma-separated)
+};
 
 class ObjectIo;
 class ObjectReader;
@@ -155,6 +165,9 @@ class ObjectWriter final : public OpOwner {
   /// Drops the PUT (client gone, auth failed mid-body): no callback runs any more; the temp
   /// file is closed and unlinked once in-flight writes complete. Only before Finish().
   void Abort() noexcept;
+
+  /// Makes the commit conditional (before Finish()).
+  void SetCondition(PutCondition cond) noexcept { cond_ = std::move(cond); }
 
   /// Bytes taken so far.
   uint64_t size() const noexcept { return total_; }
@@ -210,6 +223,7 @@ class ObjectWriter final : public OpOwner {
   void MaybeRelease() noexcept;
   void CloseFd(int* fd) noexcept;
   static void KickFn(void* self);
+  static Status CommitPrepare(void* ctx, const CommitView& view, MetaBatch* batch);
   static void CommitDone(void* ctx, Status st);
   static void OnCommitted(core::Shard& shard, core::Message* m);
 
@@ -271,7 +285,8 @@ class ObjectWriter final : public OpOwner {
   bool commit_outstanding_ = false;
   CommitRequest commit_;
   CommitMsg msg_;
-  const rocksdb::Snapshot* snapshot_ = nullptr;
+  PutCondition cond_;
+  bool refused_ = false;  // the prepare hook refused the commit: nothing was written
   Status commit_status_;
   std::string old_value_;
   ObjectRecord old_rec_;
@@ -387,6 +402,15 @@ class ObjectIo {
   /// nothing happened and `cb` will not run.
   [[nodiscard]] Status Delete(BucketId bucket, std::string_view key, DeleteCallback cb,
                               void* ctx) noexcept;
+  /// Deletes several keys of one bucket in one commit (DeleteObjects); absent keys are fine.
+  [[nodiscard]] Status DeleteMany(BucketId bucket, const std::vector<std::string>& keys,
+                                  DeleteCallback cb, void* ctx) noexcept;
+  /// Replaces the tags of an existing object (`tags` empty: removes them), read-modify-write
+  /// inside the commit thread, so a concurrent PUT is never undone. `cb(ctx, OK, false)`: no
+  /// such key. The data file is untouched.
+  [[nodiscard]] Status SetTags(BucketId bucket, std::string_view key,
+                               const std::vector<KeyValue>& tags, DeleteCallback cb,
+                               void* ctx) noexcept;
 
   const ObjectIoStats& stats() const noexcept { return stats_; }
   const ObjectIoOptions& options() const noexcept { return options_; }
@@ -437,19 +461,24 @@ class ObjectIo {
     ObjectIo* io_;
     CommitRequest commit;
     Msg msg;
-    std::string key_buf;
+    std::vector<std::string> key_bufs;  // encoded objects CF keys
+    std::size_t nkeys = 0;              // key_bufs[0, nkeys) are this op's
+    bool set_tags = false;              // SetTags instead of a delete
+    std::vector<std::string> tag_text;  // SetTags: key, value, key, value, ...
     DeleteCallback cb = nullptr;
     void* ctx = nullptr;
     // Commit thread's while in the queue.
-    const rocksdb::Snapshot* snapshot = nullptr;
     Status status;
     std::string old_value;
+    std::string new_value;
     ObjectRecord old_rec;
     bool existed = false;
-    bool has_old = false;
-    FileId old_file;
-    uint32_t old_dir = 0;
+    std::vector<Garbage> old_files;
   };
+  DeleteOp* GetDeleteOp() noexcept;
+  Status EnqueueDeleteOp(DeleteOp* op, DeleteCallback cb, void* ctx) noexcept;
+  static Status DeletePrepare(void* ctx, const CommitView& view, MetaBatch* batch);
+  static Status TagsPrepare(void* ctx, const CommitView& view, MetaBatch* batch);
   struct SweepTimer : core::Timer {
     ObjectIo* io = nullptr;
   };

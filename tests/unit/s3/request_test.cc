@@ -41,11 +41,21 @@ TEST(Classify, Table) {
       {"PUT", "/b", S3Op::kCreateBucket, "b", ""},
       {"PUT", "/b?cors", S3Op::kOther, "b", ""},
       {"DELETE", "/b", S3Op::kDeleteBucket, "b", ""},
-      {"POST", "/b?delete", S3Op::kOther, "b", ""},
+      {"POST", "/b?delete", S3Op::kDeleteObjects, "b", ""},
+      {"POST", "/b?delete=", S3Op::kDeleteObjects, "b", ""},
+      {"GET", "/b?delete", S3Op::kOther, "b", ""},
+      {"PUT", "/b/k?tagging", S3Op::kPutObjectTagging, "b", "k"},
+      {"DELETE", "/b/k?tagging", S3Op::kDeleteObjectTagging, "b", "k"},
+      {"GET", "/b/k?tagging&versionId=null", S3Op::kGetObjectTagging, "b", "k"},
+      {"POST", "/b/k?tagging", S3Op::kOther, "b", "k"},
+      {"GET", "/b/k?tagging&acl", S3Op::kOther, "b", "k"},
+      {"GET", "/b/k?attributes", S3Op::kGetObjectAttributes, "b", "k"},
+      {"HEAD", "/b/k?attributes", S3Op::kOther, "b", "k"},
+      {"GET", "/b?tagging", S3Op::kOther, "b", ""},
       {"PUT", "/b/k", S3Op::kPutObject, "b", "k"},
       {"PUT", "/b/k?partNumber=1&uploadId=x", S3Op::kOther, "b", "k"},
       {"GET", "/b/dir/a%20b%2Fc", S3Op::kGetObject, "b", "dir/a b/c"},
-      {"GET", "/b/k?tagging", S3Op::kOther, "b", "k"},
+      {"GET", "/b/k?tagging", S3Op::kGetObjectTagging, "b", "k"},
       {"HEAD", "/b/k", S3Op::kHeadObject, "b", "k"},
       {"DELETE", "/b/k", S3Op::kDeleteObject, "b", "k"},
       {"POST", "/b/k?uploads", S3Op::kOther, "b", "k"},
@@ -66,7 +76,13 @@ TEST(Classify, CopySourceIsNotAPlainPut) {
   http::RequestHead h = Head("PUT", target);
   h.headers[0] = {"x-amz-copy-source", "/b/other"};
   h.header_count = 1;
-  EXPECT_EQ(Classify(h).op, S3Op::kOther);
+  EXPECT_EQ(Classify(h).op, S3Op::kCopyObject);
+  // UploadPartCopy is not CopyObject.
+  const std::string part = "/b/k?partNumber=1&uploadId=x";
+  http::RequestHead hp = Head("PUT", part);
+  hp.headers[0] = {"x-amz-copy-source", "/b/other"};
+  hp.header_count = 1;
+  EXPECT_NE(Classify(hp).op, S3Op::kCopyObject);
 }
 
 TEST(Classify, BadPercentEncoding) {

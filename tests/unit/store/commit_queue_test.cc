@@ -261,5 +261,130 @@ TEST_F(CommitQueueTest, WriteFromTheCommitThreadIsRefused) {
   EXPECT_EQ(ctx.write_status.code(), Code::kInternal);
 }
 
+// ---------------------------------------------------------------- commit-time hook
+
+// A request whose prepare hook creates `key` only if it does not exist yet (If-None-Match: *),
+// and records what it saw.
+struct CreateCtx {
+  Counter* counter;
+  int id;
+  std::string key;
+  std::string value;
+  std::string seen;  // value read by the hook; empty: absent
+};
+Status CreateIfAbsent(void* p, const CommitView& view, MetaBatch* batch) {
+  auto* c = static_cast<CreateCtx*>(p);
+  std::string v;
+  Status st = view.Get(Cf::kObjects, c->key, &v);
+  if (st.ok()) {
+    c->seen = v;
+    return Status::FailedPrecondition("exists");
+  }
+  if (st.code() != Code::kNotFound) {
+    return st;
+  }
+  batch->Clear();
+  return batch->Put(Cf::kObjects, c->key, c->value);
+}
+void OnCreateDone(void* p, Status s) {
+  auto* c = static_cast<CreateCtx*>(p);
+  Ctx ctx{c->counter, s.ok() ? c->id : -1 - c->id};
+  OnDone(&ctx, std::move(s));
+}
+
+TEST_F(CommitQueueTest, PrepareSeesEarlierRequestsOfItsGroupAndFailsAlone) {
+  CommitQueue q(db_.get());
+  Counter counter;
+  // All enqueued before Start(): one group. r0 writes "a"; r1 and r2 create "a" if absent (both
+  // must see r0's write, not yet in the DB); r3 creates "b" (absent: OK); r4 deletes "b" (plain);
+  // r5 creates "b" again and must see r4's delete.
+  std::deque<CommitRequest> reqs;
+  std::deque<Ctx> ctxs;
+  std::deque<CreateCtx> creates;
+  CommitRequest& r0 = reqs.emplace_back(*db_);
+  ASSERT_TRUE(r0.batch.Put(Cf::kObjects, "a", "r0").ok());
+  r0.callback = &OnDone;
+  r0.ctx = &ctxs.emplace_back(Ctx{&counter, 0});
+  ASSERT_TRUE(q.Enqueue(&r0).ok());
+  auto enqueue_create = [&](int id, std::string key) {
+    CreateCtx& c = creates.emplace_back(CreateCtx{&counter, id, std::move(key), "r" + std::to_string(id), {}});
+    CommitRequest& r = reqs.emplace_back(*db_);
+    r.prepare = &CreateIfAbsent;
+    r.callback = &OnCreateDone;
+    r.ctx = &c;
+    ASSERT_TRUE(q.Enqueue(&r).ok());
+  };
+  enqueue_create(1, "a");
+  enqueue_create(2, "a");
+  enqueue_create(3, "b");
+  CommitRequest& r4 = reqs.emplace_back(*db_);
+  ASSERT_TRUE(r4.batch.Delete(Cf::kObjects, "b").ok());
+  r4.callback = &OnDone;
+  r4.ctx = &ctxs.emplace_back(Ctx{&counter, 4});
+  ASSERT_TRUE(q.Enqueue(&r4).ok());
+  enqueue_create(5, "b");
+  ASSERT_TRUE(q.Start().ok());
+  q.Stop();
+  EXPECT_EQ(counter.done, 6);
+  EXPECT_EQ(counter.failed, 2);
+  EXPECT_EQ(counter.order, (std::vector<int>{0, -2, -3, 3, 4, 5}));  // enqueue order
+  EXPECT_EQ(creates[0].seen, "r0");
+  EXPECT_EQ(creates[1].seen, "r0");
+  EXPECT_EQ(q.stats().syncs, 1u);
+  std::string v;
+  ASSERT_TRUE(db_->Get(Cf::kObjects, "a", &v).ok());
+  EXPECT_EQ(v, "r0");
+  ASSERT_TRUE(db_->Get(Cf::kObjects, "b", &v).ok());
+  EXPECT_EQ(v, "r5");
+}
+
+TEST_F(CommitQueueTest, ConcurrentConditionalCreatesExactlyOneWins) {
+  constexpr int kThreads = 8;
+  constexpr int kRounds = 20;
+  CommitQueue q(db_.get());
+  ASSERT_TRUE(q.Start().ok());
+  for (int round = 0; round < kRounds; ++round) {
+    Counter counter;
+    std::deque<CreateCtx> creates;
+    std::deque<CommitRequest> reqs;
+    for (int t = 0; t < kThreads; ++t) {
+      creates.emplace_back(CreateCtx{&counter, t, "race" + std::to_string(round), "t" + std::to_string(t), {}});
+      reqs.emplace_back(*db_);
+    }
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        CommitRequest& r = reqs[t];
+        r.prepare = &CreateIfAbsent;
+        r.callback = &OnCreateDone;
+        r.ctx = &creates[t];
+        EXPECT_TRUE(q.Enqueue(&r).ok());
+      });
+    }
+    for (auto& th : threads) {
+      th.join();
+    }
+    std::unique_lock<std::mutex> lk(counter.mu);
+    counter.cv.wait(lk, [&] { return counter.done == kThreads; });
+    EXPECT_EQ(counter.failed, kThreads - 1) << "round " << round;
+    int winner = -1;
+    for (int id : counter.order) {
+      if (id >= 0) {
+        winner = id;
+      }
+    }
+    ASSERT_GE(winner, 0);
+    std::string v;
+    ASSERT_TRUE(db_->Get(Cf::kObjects, "race" + std::to_string(round), &v).ok());
+    EXPECT_EQ(v, "t" + std::to_string(winner));
+    for (const CreateCtx& c : creates) {
+      if (c.id != winner) {
+        EXPECT_EQ(c.seen, v);  // each loser saw the winner's value
+      }
+    }
+  }
+  q.Stop();
+}
+
 }  // namespace
 }  // namespace mamute::store
