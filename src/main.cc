@@ -309,9 +309,8 @@ int Run(int argc, char** argv) {
     for (const auto& c : rep->corrupt) MLOG_ERROR("recovery: corrupt record: %s", c.c_str());
     for (const auto& e : rep->errors) MLOG_ERROR("recovery: %s", e.c_str());
   }
-  if (!mgmt::Bootstrap(*node).ok()) { node->Close(); return 1; }  // master key, first-start admin + API key
-
-  // The node master key that seals S3 secrets at rest (never logged).
+  // The node master key, loaded once (never logged): it seals S3 secrets at rest. A bad
+  // master.key refuses the start.
   auto box_or = auth::SecretBox::Load(opt.data_dirs.front());
   if (!box_or) {
     MLOG_ERROR("cannot load the master key: %s", box_or.error().ToString().c_str());
@@ -319,6 +318,7 @@ int Run(int argc, char** argv) {
     return 1;
   }
   auto secret_box = std::make_shared<auth::SecretBox>(std::move(*box_or));
+  if (!mgmt::Bootstrap(*node).ok()) { node->Close(); return 1; }  // first-start admin + API key
   s3::UnsealFn unseal = [secret_box](std::string_view sealed, std::string_view access_key_id) {
     return secret_box->Open(sealed, access_key_id);
   };
@@ -373,7 +373,7 @@ int Run(int argc, char** argv) {
   for (int i = 0; i < data_cores && st.ok(); ++i) registry.Add(&servers[i]->metrics());
 
   // The management shard: its own core (the last one) and port.
-  mgmt::MgmtService mgmt_service(&registry, node.get());
+  mgmt::MgmtService mgmt_service(&registry, node.get(), secret_box.get());
   if (st.ok()) {
     core::ShardConfig mc;
     mc.id = data_cores;

@@ -6,7 +6,6 @@
 #include <cstdlib>
 #include <string>
 
-#include "auth/secret_box.h"
 #include "mgmt/crypto.h"
 #include "mgmt/resources.h"
 #include "store/keys.h"
@@ -42,9 +41,6 @@ Status Fail(Status st) {
 }  // namespace
 
 Status Bootstrap(store::NodeStore& node) {
-  auto box = auth::SecretBox::Load(node.data_dirs.front());
-  if (!box) return Fail(box.error());
-
   const std::string marker_key = store::MgmtKey("meta", "bootstrap");
   std::string marker;
   Status st = node.db->Get(store::Cf::kMgmt, marker_key, &marker);

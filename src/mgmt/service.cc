@@ -583,20 +583,10 @@ MethodNotAllowedHandler g_allow_get_delete("GET, HEAD, DELETE");
 MethodNotAllowedHandler g_allow_get("GET, HEAD");
 MethodNotAllowedHandler g_allow_delete("DELETE");
 
-std::optional<auth::SecretBox> LoadBox(store::NodeStore* node) {
-  if (node == nullptr || node->data_dirs.empty()) return std::nullopt;
-  auto box = auth::SecretBox::Load(node->data_dirs.front());
-  if (!box) {
-    MLOG_ERROR("management API: cannot load the master key: %s", box.error().ToString().c_str());
-    return std::nullopt;
-  }
-  return std::move(*box);
-}
-
 }  // namespace
 
-MgmtService::MgmtService(const http::MetricsRegistry* metrics, store::NodeStore* node)
-    : metrics_(metrics), node_(node), box_(LoadBox(node)), resources_(node, box_ ? &*box_ : nullptr) {}
+MgmtService::MgmtService(const http::MetricsRegistry* metrics, store::NodeStore* node, const auth::SecretBox* box)
+    : metrics_(metrics), node_(node), resources_(node, box) {}
 
 void RespondJsonError(http::Exchange& ex, int status, std::string_view code, std::string_view message) {
   nlohmann::json j = {{"error", {{"code", code}, {"message", message}, {"request_id", ex.request_id()}}}};

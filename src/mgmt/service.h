@@ -3,8 +3,6 @@
 // Routes, authentication and errors: docs/management-api.md and docs/openapi.yaml.
 #pragma once
 
-#include <optional>
-
 #include "auth/secret_box.h"
 #include "http/metrics.h"
 #include "http/router.h"
@@ -18,9 +16,9 @@ inline constexpr std::size_t kMaxBodyBytes = 64 * 1024;
 
 class MgmtService final : public http::Service {
  public:
-  /// Loads the node master key (auth::SecretBox::Load; Bootstrap already checked it at
-  /// start-up). Without it, credential routes answer 500.
-  MgmtService(const http::MetricsRegistry* metrics, store::NodeStore* node);
+  /// `box` is the node master key main loaded once (it seals S3 secrets); it outlives the
+  /// service. Without it, credential routes answer 500.
+  MgmtService(const http::MetricsRegistry* metrics, store::NodeStore* node, const auth::SecretBox* box);
   store::NodeStore& node() noexcept { return *node_; }
   Resources& resources() noexcept { return resources_; }
   http::Route Dispatch(http::Exchange& ex) override;
@@ -31,7 +29,6 @@ class MgmtService final : public http::Service {
  private:
   const http::MetricsRegistry* metrics_;
   store::NodeStore* node_;
-  std::optional<auth::SecretBox> box_;
   Resources resources_;
 };
 
