@@ -95,6 +95,7 @@ Status Bootstrap(store::NodeStore& node) {
       {"id", *user_id},
       {"email", email},
       {"org_id", *org_id},
+      {"project_id", *project_id},
       {"role", "admin"},
       {"password",
        {{"alg", "pbkdf2-hmac-sha256"},

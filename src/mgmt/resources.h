@@ -29,11 +29,13 @@ Result<nlohmann::json> DecodeMgmtValue(std::string_view v);
 /// j[field] when it is a string, else "".
 std::string JsonString(const nlohmann::json& j, const char* field);
 
-/// Who is calling.
+/// Who is calling: a project API key, or a user through a Bearer token.
 struct Identity {
   enum class Kind : uint8_t { kApiKey, kUser };
   Kind kind = Kind::kApiKey;
   std::string project_id;
+  std::string user_id;         ///< kUser only
+  bool project_admin = true;   ///< full rights over project_id (an API key; a user of role admin)
 };
 
 struct Bucket {

@@ -7,6 +7,7 @@
 #include "http/metrics.h"
 #include "http/router.h"
 #include "mgmt/resources.h"
+#include "mgmt/tokens.h"
 #include "store/node.h"
 
 namespace mamute::mgmt {
@@ -16,11 +17,15 @@ inline constexpr std::size_t kMaxBodyBytes = 64 * 1024;
 
 class MgmtService final : public http::Service {
  public:
-  /// `box` is the node master key main loaded once (it seals S3 secrets); it outlives the
-  /// service. Without it, credential routes answer 500.
-  MgmtService(const http::MetricsRegistry* metrics, store::NodeStore* node, const auth::SecretBox* box);
+  /// `box` is the node master key main loaded (it seals S3 secrets and JWT signing keys); it
+  /// outlives the service. Without it, credential and token routes answer 500.
+  MgmtService(const http::MetricsRegistry* metrics, store::NodeStore* node, const auth::SecretBox* box,
+              const TokenConfig& tokens);
+  /// Loads (or creates) the JWT signing keys. Start-up only, before the shard serves.
+  Status Init();
   store::NodeStore& node() noexcept { return *node_; }
   Resources& resources() noexcept { return resources_; }
+  TokenService& tokens() noexcept { return tokens_; }
   http::Route Dispatch(http::Exchange& ex) override;
   const std::string_view* route_names(std::size_t* count) const noexcept override;
   std::string_view name() const noexcept override { return "mgmt"; }
@@ -30,6 +35,7 @@ class MgmtService final : public http::Service {
   const http::MetricsRegistry* metrics_;
   store::NodeStore* node_;
   Resources resources_;
+  TokenService tokens_;
 };
 
 /// Renders {"error": {"code", "message", "request_id"}} and responds.
