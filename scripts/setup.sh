@@ -12,7 +12,7 @@ PACKAGES=(
   # micro-benchmarks
   libbenchmark-dev
   # integration tests: real clients
-  curl python3 python3-pytest python3-boto3 awscli
+  curl python3 python3-pytest python3-boto3 python3-cryptography awscli
   # macro benchmarks: anchors and load (scripts/bench-http.sh, scripts/bench.sh), plots, profiling
   nginx-light wrk fio openssl gnuplot-nox linux-perf
 )

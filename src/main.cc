@@ -131,6 +131,17 @@ std::vector<OptionSpec> Specs() {
                [](Options& o) { return std::to_string(o.ring_entries); }, U32(&Options::ring_entries, 64, 32768)});
   s.push_back({"pin-threads", "MAMUTE_PIN_THREADS", "BOOL", "Pin each shard's thread to its core.",
                [](Options& o) { return o.pin_threads ? "true" : "false"; }, Bool(&Options::pin_threads)});
+  s.push_back({"jwt-access-ttl-s", "MAMUTE_JWT_ACCESS_TTL_S", "SECONDS",
+               "Lifetime of the management API's Bearer access tokens (POST /auth/login, /auth/refresh).",
+               [](Options& o) { return std::to_string(o.jwt_access_ttl_s); }, U32(&Options::jwt_access_ttl_s, 1, 86400)});
+  s.push_back({"jwt-refresh-ttl-s", "MAMUTE_JWT_REFRESH_TTL_S", "SECONDS",
+               "Lifetime of a refresh token; each refresh issues a new one for this long.",
+               [](Options& o) { return std::to_string(o.jwt_refresh_ttl_s); },
+               U32(&Options::jwt_refresh_ttl_s, 60, 31536000)});
+  s.push_back({"jwt-key-max-age-s", "MAMUTE_JWT_KEY_MAX_AGE_S", "SECONDS",
+               "Age at which the JWT signing key is rotated before the next token is signed; 0 = only on POST /security/jwks/rotate.",
+               [](Options& o) { return std::to_string(o.jwt_key_max_age_s); },
+               U32(&Options::jwt_key_max_age_s, 0, 315360000)});
   s.push_back({"test-routes", "MAMUTE_TEST_ROUTES", "BOOL",
                "Serve /_test/* routes on the S3 port (tests and benchmarks only; never in production).",
                [](Options& o) { return o.test_routes ? "true" : "false"; }, Bool(&Options::test_routes)});
@@ -312,9 +323,8 @@ int Run(int argc, char** argv) {
     for (const auto& c : rep->corrupt) MLOG_ERROR("recovery: corrupt record: %s", c.c_str());
     for (const auto& e : rep->errors) MLOG_ERROR("recovery: %s", e.c_str());
   }
-  if (!mgmt::Bootstrap(*node).ok()) { node->Close(); return 1; }  // master key, first-start admin + API key
-
-  // The node master key that seals S3 secrets at rest (never logged).
+  // The node master key, loaded once (never logged): it seals S3 secrets and the JWT signing keys
+  // at rest. A bad master.key refuses the start.
   auto box_or = auth::SecretBox::Load(opt.data_dirs.front());
   if (!box_or) {
     MLOG_ERROR("cannot load the master key: %s", box_or.error().ToString().c_str());
@@ -322,6 +332,7 @@ int Run(int argc, char** argv) {
     return 1;
   }
   auto secret_box = std::make_shared<auth::SecretBox>(std::move(*box_or));
+  if (!mgmt::Bootstrap(*node).ok()) { node->Close(); return 1; }  // first-start admin + API key
   s3::UnsealFn unseal = [secret_box](std::string_view sealed, std::string_view access_key_id) {
     return secret_box->Open(sealed, access_key_id);
   };
@@ -380,7 +391,9 @@ int Run(int argc, char** argv) {
   for (int i = 0; i < data_cores && st.ok(); ++i) registry.Add(&servers[i]->metrics());
 
   // The management shard: its own core (the last one) and port.
-  mgmt::MgmtService mgmt_service(&registry, node.get());
+  mgmt::MgmtService mgmt_service(&registry, node.get(), secret_box.get(),
+                                 mgmt::TokenConfig{opt.jwt_access_ttl_s, opt.jwt_refresh_ttl_s, opt.jwt_key_max_age_s});
+  if (st.ok()) st = mgmt_service.Init();
   if (st.ok()) {
     core::ShardConfig mc;
     mc.id = data_cores;

@@ -43,6 +43,15 @@ struct Options {
   uint32_t ring_entries = 4096;
   /// --pin-threads / MAMUTE_PIN_THREADS. Default: true. Pin each shard's thread to its core.
   bool pin_threads = true;
+  /// --jwt-access-ttl-s / MAMUTE_JWT_ACCESS_TTL_S. Default: 900 s. Lifetime of a management API
+  /// Bearer access token (1..86400).
+  uint32_t jwt_access_ttl_s = 900;
+  /// --jwt-refresh-ttl-s / MAMUTE_JWT_REFRESH_TTL_S. Default: 2592000 s (30 days). Lifetime of a
+  /// refresh token (60..31536000); each refresh issues a new one.
+  uint32_t jwt_refresh_ttl_s = 2592000;
+  /// --jwt-key-max-age-s / MAMUTE_JWT_KEY_MAX_AGE_S. Default: 2592000 s (30 days). The signing key
+  /// is rotated when older, before the next token is signed; 0 = only on POST /security/jwks/rotate.
+  uint32_t jwt_key_max_age_s = 2592000;
   /// --test-routes / MAMUTE_TEST_ROUTES. Default: false. Enables /_test/* routes on the S3 port
   /// (echo, sleep) used by the integration tests and the HTTP benchmark. Never enable in production.
   bool test_routes = false;

@@ -6,7 +6,6 @@
 #include <cstdlib>
 #include <string>
 
-#include "auth/secret_box.h"
 #include "mgmt/crypto.h"
 #include "mgmt/resources.h"
 #include "store/keys.h"
@@ -42,9 +41,6 @@ Status Fail(Status st) {
 }  // namespace
 
 Status Bootstrap(store::NodeStore& node) {
-  auto box = auth::SecretBox::Load(node.data_dirs.front());
-  if (!box) return Fail(box.error());
-
   const std::string marker_key = store::MgmtKey("meta", "bootstrap");
   std::string marker;
   Status st = node.db->Get(store::Cf::kMgmt, marker_key, &marker);
@@ -99,6 +95,7 @@ Status Bootstrap(store::NodeStore& node) {
       {"id", *user_id},
       {"email", email},
       {"org_id", *org_id},
+      {"project_id", *project_id},
       {"role", "admin"},
       {"password",
        {{"alg", "pbkdf2-hmac-sha256"},

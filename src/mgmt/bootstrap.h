@@ -6,12 +6,11 @@
 
 namespace mamute::mgmt {
 
-/// Runs at start-up, right after the NodeStore is opened, before any shard serves:
-///  - loads (or creates) the node master key (auth::SecretBox::Load) so a bad master.key
-///    refuses the start;
+/// Runs at start-up, right after the NodeStore is opened and the node master key loaded
+/// (main loads it once: auth::SecretBox::Load), before any shard serves:
 ///  - on a data dir never bootstrapped: creates an organization, a project, an admin user
 ///    (MAMUTE_ADMIN_EMAIL, default admin@localhost; password MAMUTE_ADMIN_PASSWORD or random)
-///    and the project's API key (MAMUTE_API_KEY or random), in one synced batch. A generated
+///    of role admin in that project, and the project's API key (MAMUTE_API_KEY or random), in one synced batch. A generated
 ///    password or key is printed ONCE to stderr; values taken from the environment are not
 ///    printed. Later starts print nothing secret.
 /// Logs the reason and returns it on failure (main exits).

@@ -50,11 +50,6 @@ std::string BucketCredentialPrefix(uint64_t bucket) {
   return store::MgmtKey("bucket_cred", id);
 }
 
-std::string JsonString(const nlohmann::json& j, const char* field) {
-  auto it = j.find(field);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 Bucket FromRecord(const store::BucketRecord& r) {
   return Bucket{r.id, std::string(r.name), std::string(r.project_id), std::string(r.storage_class),
                 std::string(r.region), r.created_at_ms};
@@ -65,27 +60,12 @@ Credential FromRecord(const store::CredentialRecord& r) {
                     r.created_at_ms, r.last_used_at_ms, r.secret_version};
 }
 
-// Visits every key of `cf` that starts with `prefix`; `fn(key, value)` returns false to stop.
-template <typename Fn>
-Status ScanPrefix(const store::MetaDb& db, Cf cf, std::string_view prefix, std::string_view start, Fn&& fn) {
-  auto upper = store::PrefixSuccessor(prefix);
-  rocksdb::Slice upper_slice;
-  rocksdb::ReadOptions ro;
-  if (upper) {
-    upper_slice = rocksdb::Slice(*upper);
-    ro.iterate_upper_bound = &upper_slice;
-  }
-  auto it = db.NewIterator(cf, ro);
-  std::string_view seek = start.empty() ? prefix : start;
-  for (it->Seek(rocksdb::Slice(seek.data(), seek.size())); it->Valid(); it->Next()) {
-    std::string_view k(it->key().data(), it->key().size());
-    if (!k.starts_with(prefix)) break;
-    if (!fn(k, std::string_view(it->value().data(), it->value().size()))) break;
-  }
-  return store::FromRocks(it->status(), "scan");
-}
-
 }  // namespace
+
+std::string JsonString(const nlohmann::json& j, const char* field) {
+  auto it = j.find(field);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
 
 std::string BucketCredentialKey(uint64_t bucket, std::string_view ak) {
   std::string k = BucketCredentialPrefix(bucket);
@@ -373,8 +353,9 @@ Result<std::vector<Credential>> Resources::ListCredentials(std::string_view proj
   return out;
 }
 
-Result<Credential> Resources::SetCredentialActive(std::string_view project_id, uint64_t bucket, std::string_view ak,
-                                                  bool active) {
+template <typename Edit>
+Result<Credential> Resources::UpdateCredential(std::string_view project_id, uint64_t bucket,
+                                                            std::string_view ak, Edit&& edit) {
   auto b = GetBucket(project_id, bucket);
   if (!b) return Err(b.error());
   std::string raw;
@@ -382,40 +363,41 @@ Result<Credential> Resources::SetCredentialActive(std::string_view project_id, u
   if (!c) return Err(c.error());
   store::CredentialRecord rec;
   MAMUTE_RETURN_IF_ERROR_R(store::DecodeCredential(raw, &rec));
-  rec.status = active ? store::CredentialStatus::kActive : store::CredentialStatus::kInactive;
+  MAMUTE_RETURN_IF_ERROR_R(edit(rec));
   std::string bytes;
   store::EncodeCredential(rec, &bytes);
   store::MetaBatch batch(*node_->db);
   MAMUTE_RETURN_IF_ERROR_R(batch.Put(Cf::kCredentials, ak, bytes));
   MAMUTE_RETURN_IF_ERROR_R(Commit(&batch));
   CredentialsChanged();
-  c->active = active;
-  return c;
+  return FromRecord(rec);  // before `raw`, which rec's views point into, goes away
+}
+
+Result<Credential> Resources::SetCredentialActive(std::string_view project_id, uint64_t bucket, std::string_view ak,
+                                                  bool active) {
+  return UpdateCredential(project_id, bucket, ak, [&](store::CredentialRecord& r) {
+    r.status = active ? store::CredentialStatus::kActive : store::CredentialStatus::kInactive;
+    return Status::Ok();
+  });
 }
 
 Result<IssuedCredential> Resources::RegenerateCredential(std::string_view project_id, uint64_t bucket,
                                                          std::string_view ak) {
-  auto b = GetBucket(project_id, bucket);
-  if (!b) return Err(b.error());
-  std::string raw;
-  auto c = LoadCredential(bucket, ak, &raw);
+  std::string secret, sealed;  // the record holds a view of `sealed` until it is encoded
+  auto c = UpdateCredential(project_id, bucket, ak, [&](store::CredentialRecord& r) -> Status {
+    auto s = NewSecretAccessKey();
+    if (!s) return s.error();
+    if (box_ == nullptr) return Status::Internal("the node master key is not loaded");
+    auto sl = box_->Seal(*s, ak);
+    if (!sl) return sl.error();
+    secret = std::move(*s);
+    sealed = std::move(*sl);
+    r.sealed_secret = sealed;
+    r.secret_version += 1;
+    return Status::Ok();
+  });
   if (!c) return Err(c.error());
-  store::CredentialRecord rec;
-  MAMUTE_RETURN_IF_ERROR_R(store::DecodeCredential(raw, &rec));
-  auto secret = NewSecretAccessKey();
-  if (!secret) return Err(secret.error());
-  if (box_ == nullptr) return Err(Status::Internal("the node master key is not loaded"));
-  auto sealed = box_->Seal(*secret, ak);
-  if (!sealed) return Err(sealed.error());
-  rec.sealed_secret = *sealed;
-  rec.secret_version += 1;
-  std::string bytes;
-  store::EncodeCredential(rec, &bytes);
-  store::MetaBatch batch(*node_->db);
-  MAMUTE_RETURN_IF_ERROR_R(batch.Put(Cf::kCredentials, ak, bytes));
-  MAMUTE_RETURN_IF_ERROR_R(Commit(&batch));
-  CredentialsChanged();
-  return IssuedCredential{FromRecord(rec), std::move(*secret)};
+  return IssuedCredential{std::move(*c), std::move(secret)};
 }
 
 Status Resources::DeleteCredential(std::string_view project_id, uint64_t bucket, std::string_view ak) {

@@ -16,6 +16,8 @@
 #include "auth/secret_box.h"
 #include "mamute/result.h"
 #include "mamute/status.h"
+#include "store/keys.h"
+#include "store/meta_db.h"
 #include "store/node.h"
 
 namespace mamute::mgmt {
@@ -24,12 +26,16 @@ namespace mamute::mgmt {
 inline constexpr uint8_t kMgmtValueV1 = 1;
 std::string EncodeMgmtValue(const nlohmann::json& j);
 Result<nlohmann::json> DecodeMgmtValue(std::string_view v);
+/// j[field] when it is a string, else "".
+std::string JsonString(const nlohmann::json& j, const char* field);
 
-/// Who is calling.
+/// Who is calling: a project API key, or a user through a Bearer token.
 struct Identity {
   enum class Kind : uint8_t { kApiKey, kUser };
   Kind kind = Kind::kApiKey;
   std::string project_id;
+  std::string user_id;         ///< kUser only
+  bool project_admin = true;   ///< full rights over project_id (an API key; a user of role admin)
 };
 
 struct Bucket {
@@ -114,12 +120,37 @@ class Resources {
 
  private:
   Result<Credential> LoadCredential(uint64_t bucket, std::string_view ak, std::string* raw) const;
+  /// The one credential transition: loads the bucket's credential, applies `edit(record&)` (a
+  /// Status), commits it and bumps the credential epoch. Returns the credential written.
+  template <typename Edit>
+  Result<Credential> UpdateCredential(std::string_view project_id, uint64_t bucket, std::string_view ak,
+                                      Edit&& edit);
   Status Commit(store::MetaBatch* batch);
   void CredentialsChanged() noexcept;
 
   store::NodeStore* node_;
   const auth::SecretBox* box_;
 };
+
+// Visits every key of `cf` that starts with `prefix`; `fn(key, value)` returns false to stop.
+template <typename Fn>
+Status ScanPrefix(const store::MetaDb& db, store::Cf cf, std::string_view prefix, std::string_view start, Fn&& fn) {
+  auto upper = store::PrefixSuccessor(prefix);
+  rocksdb::Slice upper_slice;
+  rocksdb::ReadOptions ro;
+  if (upper) {
+    upper_slice = rocksdb::Slice(*upper);
+    ro.iterate_upper_bound = &upper_slice;
+  }
+  auto it = db.NewIterator(cf, ro);
+  std::string_view seek = start.empty() ? prefix : start;
+  for (it->Seek(rocksdb::Slice(seek.data(), seek.size())); it->Valid(); it->Next()) {
+    std::string_view k(it->key().data(), it->key().size());
+    if (!k.starts_with(prefix)) break;
+    if (!fn(k, std::string_view(it->value().data(), it->value().size()))) break;
+  }
+  return store::FromRocks(it->status(), "scan");
+}
 
 /// mgmt CF keys.
 std::string ProjectKey(std::string_view project_id);

@@ -1,12 +1,14 @@
 #include "mgmt/service.h"
 
 #include <nlohmann/json.hpp>
+#include <openssl/crypto.h>
 
 #include <exception>
 #include <string>
 #include <vector>
 
 #include "mgmt/crypto.h"
+#include "mgmt/tokens.h"
 #include "mgmt/validate.h"
 #include "util/encoding.h"
 #include "util/log.h"
@@ -34,6 +36,11 @@ enum RouteId : uint16_t {
   kRegenerateCredential,
   kDeleteCredential,
   kListFiles,
+  kLogin,
+  kRefresh,
+  kLogout,
+  kJwks,
+  kRotateJwks,
   kRouteCount
 };
 constexpr std::string_view kRouteNames[kRouteCount] = {
@@ -54,6 +61,11 @@ constexpr std::string_view kRouteNames[kRouteCount] = {
     "POST /storage/object-storage/buckets/{id}/credentials/{ak}/regenerate",
     "DELETE /storage/object-storage/buckets/{id}/credentials/{ak}",
     "GET /storage/object-storage/buckets/{id}/files",
+    "POST /auth/login",
+    "POST /auth/refresh",
+    "POST /auth/logout",
+    "GET /.well-known/jwks.json",
+    "POST /security/jwks/rotate",
 };
 static_assert(kRouteCount <= http::kMaxRoutes);
 
@@ -225,29 +237,63 @@ class ApiHandler final : public http::Handler {
 
   Resources& res() { return svc_->resources(); }
 
-  // ---- the auth middleware: X-API-Key → the project's identity ----
+  // ---- the auth middleware: X-API-Key or Authorization: Bearer → an identity ----
   bool Authenticate(http::Exchange& ex) {
     const http::RequestHead& h = ex.head();
     std::string_view key = h.Find("x-api-key");
-    if (key.empty()) {
-      std::string_view authz = h.Find("authorization");
-      RespondJsonError(ex, 401, "unauthorized",
-                       authz.empty() ? "missing credentials: send the project API key in X-API-Key"
-                                     : "bearer tokens are not accepted by this server yet: send X-API-Key");
+    std::string_view authz = h.Find("authorization");
+    if (!key.empty() && !authz.empty()) {
+      RespondJsonError(ex, 400, "invalid_request", "send X-API-Key or Authorization, not both");
       return false;
     }
-    auto who = res().AuthenticateApiKey(key);
+    if (key.empty() && authz.empty()) {
+      Unauthorized(ex, "missing credentials: send X-API-Key or Authorization: Bearer <token>", false);
+      return false;
+    }
+    Result<Identity> who = Err(Status::Unauthenticated(""));
+    if (!key.empty()) {
+      who = res().AuthenticateApiKey(key);
+    } else {
+      // RFC 6750 §2.1: the scheme is case-insensitive, one space, then the token.
+      constexpr std::string_view kScheme = "bearer ";
+      bool bearer = authz.size() > kScheme.size();
+      for (std::size_t i = 0; bearer && i < kScheme.size(); ++i) {
+        char c = authz[i];
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        bearer = c == kScheme[i];
+      }
+      if (!bearer) {
+        Unauthorized(ex, "unsupported Authorization scheme: use Bearer", false);
+        return false;
+      }
+      who = svc_->tokens().AuthenticateBearer(authz.substr(kScheme.size()), NowMs());
+    }
     if (!who) {
       // Every failure looks the same to the client (CONVENTIONS: Errors).
       if (who.error().code() == Code::kUnauthenticated) {
-        RespondJsonError(ex, 401, "unauthorized", "invalid API key");
+        Unauthorized(ex, key.empty() ? "invalid or expired token" : "invalid API key", key.empty());
       } else {
         RespondStatus(ex, who.error(), kRouteNames[route_]);
       }
       return false;
     }
     who_ = std::move(*who);
+    if (!who_.project_admin) {
+      // A known user whose role grants no management rights over the project.
+      RespondJsonError(ex, 403, "forbidden", "this identity has no rights over the project");
+      return false;
+    }
     return true;
+  }
+
+  // 401 with the RFC 6750 §3 challenge.
+  void Unauthorized(http::Exchange& ex, std::string_view message, bool invalid_token) {
+    nlohmann::json j = {{"error", {{"code", "unauthorized"}, {"message", message}, {"request_id", ex.request_id()}}}};
+    const http::OutHeader headers[] = {
+        {"Content-Type", "application/json"},
+        {"Cache-Control", "no-store"},
+        {"WWW-Authenticate", invalid_token ? "Bearer realm=\"mamute\", error=\"invalid_token\"" : "Bearer realm=\"mamute\""}};
+    ex.Respond(401, headers, 3, Dump(j));
   }
 
   // Parses the body as a JSON object; an empty body is {} when `empty_ok`.
@@ -322,8 +368,23 @@ class ApiHandler final : public http::Handler {
   }
 
   void Run(http::Exchange& ex) {
+    // Public: login and refresh carry their own credential, JWKS is public by nature.
+    switch (route_) {
+      case kLogin:
+        return Login(ex);
+      case kRefresh:
+        return Refresh(ex);
+      case kJwks:
+        return RespondJson(ex, 200, svc_->tokens().Jwks());
+      default:
+        break;
+    }
     if (!Authenticate(ex)) return;
     switch (route_) {
+      case kLogout:
+        return Logout(ex);
+      case kRotateJwks:
+        return RotateJwks(ex);
       case kRotateApiKey:
         return RotateApiKey(ex);
       case kCreateBucket:
@@ -346,6 +407,67 @@ class ApiHandler final : public http::Handler {
       default:
         return RespondJsonError(ex, 501, "not_implemented", "not implemented");
     }
+  }
+
+  // A required string member of the body; 422 naming it otherwise.
+  bool StringField(http::Exchange& ex, const nlohmann::json& body, const char* name, std::string* out) {
+    auto it = body.find(name);
+    if (it == body.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
+      RespondJsonError(ex, 422, "validation_failed", std::string(name) + ": a non-empty string is required");
+      return false;
+    }
+    *out = it->get<std::string>();
+    return true;
+  }
+
+  void RespondSession(http::Exchange& ex, const Session& s) {
+    RespondJson(ex, 200, {{"access_token", s.access_token},
+                          {"token_type", "Bearer"},
+                          {"expires_in", s.expires_in_s},
+                          {"refresh_token", s.refresh_token},
+                          {"refresh_expires_in", s.refresh_expires_in_s},
+                          {"user_id", s.user_id}});
+  }
+
+  void Login(http::Exchange& ex) {
+    nlohmann::json body;
+    std::string email, password;
+    if (!ParseBody(ex, &body, false) || !StringField(ex, body, "email", &email) ||
+        !StringField(ex, body, "password", &password)) {
+      return;
+    }
+    auto s = svc_->tokens().Login(email, password, NowMs());
+    OPENSSL_cleanse(password.data(), password.size());
+    if (!s) return RespondStatus(ex, s.error(), kRouteNames[route_]);
+    RespondSession(ex, *s);
+  }
+
+  void Refresh(http::Exchange& ex) {
+    nlohmann::json body;
+    std::string token;
+    if (!ParseBody(ex, &body, false) || !StringField(ex, body, "refresh_token", &token)) return;
+    auto s = svc_->tokens().Refresh(token, NowMs());
+    if (!s) return RespondStatus(ex, s.error(), kRouteNames[route_]);
+    RespondSession(ex, *s);
+  }
+
+  void Logout(http::Exchange& ex) {
+    nlohmann::json body;
+    std::string token;
+    if (!ParseBody(ex, &body, false) || !StringField(ex, body, "refresh_token", &token)) return;
+    Status st = svc_->tokens().Logout(token);
+    if (!st.ok()) return RespondStatus(ex, st, kRouteNames[route_]);
+    ex.Respond(204, kJsonHeaders + 1, 1, "");
+  }
+
+  void RotateJwks(http::Exchange& ex) {
+    nlohmann::json body;
+    if (!ParseBody(ex, &body, true)) return;
+    auto kid = svc_->tokens().RotateSigningKey(NowMs());
+    if (!kid) return RespondStatus(ex, kid.error(), kRouteNames[route_]);
+    nlohmann::json j = svc_->tokens().Jwks();
+    j["active_kid"] = *kid;
+    RespondJson(ex, 200, j);
   }
 
   void RotateApiKey(http::Exchange& ex) {
@@ -515,8 +637,9 @@ class ApiHandler final : public http::Handler {
 
 // Path shapes of the API, with the methods each accepts.
 struct PathMatch {
-  enum Shape : uint8_t { kNone, kApiKey, kBuckets, kBucket, kCredentials, kCredential, kCredentialAction, kFiles };
+  enum Shape : uint8_t { kNone, kPostOnly, kJwks, kBuckets, kBucket, kCredentials, kCredential, kCredentialAction, kFiles };
   Shape shape = kNone;
+  RouteId post_route = kUnmatched;  // kPostOnly: the route of the path
   std::string_view bucket;
   std::string_view ak;
   std::string_view action;
@@ -524,8 +647,19 @@ struct PathMatch {
 
 PathMatch MatchPath(std::string_view path) {
   PathMatch m;
-  if (path == "/security/apikey") {
-    m.shape = PathMatch::kApiKey;
+  // Fixed paths that accept POST alone.
+  static constexpr std::pair<std::string_view, RouteId> kPostOnly[] = {
+      {"/security/apikey", kRotateApiKey}, {"/auth/login", kLogin},   {"/auth/refresh", kRefresh},
+      {"/auth/logout", kLogout},           {"/security/jwks/rotate", kRotateJwks}};
+  for (const auto& [p, route] : kPostOnly) {
+    if (path == p) {
+      m.shape = PathMatch::kPostOnly;
+      m.post_route = route;
+      return m;
+    }
+  }
+  if (path == "/.well-known/jwks.json") {
+    m.shape = PathMatch::kJwks;
     return m;
   }
   if (path == kBucketsPath) {
@@ -583,20 +717,17 @@ MethodNotAllowedHandler g_allow_get_delete("GET, HEAD, DELETE");
 MethodNotAllowedHandler g_allow_get("GET, HEAD");
 MethodNotAllowedHandler g_allow_delete("DELETE");
 
-std::optional<auth::SecretBox> LoadBox(store::NodeStore* node) {
-  if (node == nullptr || node->data_dirs.empty()) return std::nullopt;
-  auto box = auth::SecretBox::Load(node->data_dirs.front());
-  if (!box) {
-    MLOG_ERROR("management API: cannot load the master key: %s", box.error().ToString().c_str());
-    return std::nullopt;
-  }
-  return std::move(*box);
-}
-
 }  // namespace
 
-MgmtService::MgmtService(const http::MetricsRegistry* metrics, store::NodeStore* node)
-    : metrics_(metrics), node_(node), box_(LoadBox(node)), resources_(node, box_ ? &*box_ : nullptr) {}
+MgmtService::MgmtService(const http::MetricsRegistry* metrics, store::NodeStore* node, const auth::SecretBox* box,
+                         const TokenConfig& tokens)
+    : metrics_(metrics), node_(node), resources_(node, box), tokens_(node, box, tokens) {}
+
+Status MgmtService::Init() {
+  Status st = tokens_.Init(NowMs());
+  if (!st.ok()) MLOG_ERROR("management API: cannot load the JWT signing keys: %s", st.ToString().c_str());
+  return st;
+}
 
 void RespondJsonError(http::Exchange& ex, int status, std::string_view code, std::string_view message) {
   nlohmann::json j = {{"error", {{"code", code}, {"message", message}, {"request_id", ex.request_id()}}}};
@@ -626,9 +757,13 @@ http::Route MgmtService::Dispatch(http::Exchange& ex) {
   RouteId route = kUnmatched;
   MethodNotAllowedHandler* wrong_method = nullptr;
   switch (m.shape) {
-    case PathMatch::kApiKey:
-      route = post ? kRotateApiKey : kUnmatched;
+    case PathMatch::kPostOnly:
+      route = post ? m.post_route : kUnmatched;
       wrong_method = &g_allow_post;
+      break;
+    case PathMatch::kJwks:
+      route = get ? kJwks : kUnmatched;
+      wrong_method = &g_allow_get;
       break;
     case PathMatch::kBuckets:
       route = get ? kListBuckets : post ? kCreateBucket : kUnmatched;

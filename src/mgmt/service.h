@@ -3,12 +3,11 @@
 // Routes, authentication and errors: docs/management-api.md and docs/openapi.yaml.
 #pragma once
 
-#include <optional>
-
 #include "auth/secret_box.h"
 #include "http/metrics.h"
 #include "http/router.h"
 #include "mgmt/resources.h"
+#include "mgmt/tokens.h"
 #include "store/node.h"
 
 namespace mamute::mgmt {
@@ -18,11 +17,15 @@ inline constexpr std::size_t kMaxBodyBytes = 64 * 1024;
 
 class MgmtService final : public http::Service {
  public:
-  /// Loads the node master key (auth::SecretBox::Load; Bootstrap already checked it at
-  /// start-up). Without it, credential routes answer 500.
-  MgmtService(const http::MetricsRegistry* metrics, store::NodeStore* node);
+  /// `box` is the node master key main loaded (it seals S3 secrets and JWT signing keys); it
+  /// outlives the service. Without it, credential and token routes answer 500.
+  MgmtService(const http::MetricsRegistry* metrics, store::NodeStore* node, const auth::SecretBox* box,
+              const TokenConfig& tokens);
+  /// Loads (or creates) the JWT signing keys. Start-up only, before the shard serves.
+  Status Init();
   store::NodeStore& node() noexcept { return *node_; }
   Resources& resources() noexcept { return resources_; }
+  TokenService& tokens() noexcept { return tokens_; }
   http::Route Dispatch(http::Exchange& ex) override;
   const std::string_view* route_names(std::size_t* count) const noexcept override;
   std::string_view name() const noexcept override { return "mgmt"; }
@@ -31,8 +34,8 @@ class MgmtService final : public http::Service {
  private:
   const http::MetricsRegistry* metrics_;
   store::NodeStore* node_;
-  std::optional<auth::SecretBox> box_;
   Resources resources_;
+  TokenService tokens_;
 };
 
 /// Renders {"error": {"code", "message", "request_id"}} and responds.

@@ -9,27 +9,20 @@
 
 #include "store/keys.h"
 #include "store/records.h"
+#include "temp_node.h"
 
 namespace mamute::mgmt {
 namespace {
 
-class ResourcesTest : public ::testing::Test {
+class ResourcesTest : public TempNodeTest {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/mgmt_resources_test.XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    auto node = store::NodeStore::Open({dir_});
-    ASSERT_TRUE(node.has_value()) << node.error().ToString();
-    node_ = std::move(*node);
-    box_.emplace(*auth::SecretBox::FromKey(std::string(32, 'm')));
+    TempNodeTest::SetUp();
     res_.emplace(node_.get(), &*box_);
   }
   void TearDown() override {
     res_.reset();
-    node_->Close();
-    node_.reset();
-    std::filesystem::remove_all(dir_);
+    TempNodeTest::TearDown();
   }
   void PutObject(uint64_t bucket, const std::string& key, const std::string& content_type) {
     static const std::string kEtag(16, '\x11');
@@ -45,9 +38,6 @@ class ResourcesTest : public ::testing::Test {
     ASSERT_TRUE(node_->db->Put(store::Cf::kObjects, store::ObjectKey(bucket, key), v).ok());
   }
 
-  std::string dir_;
-  std::unique_ptr<store::NodeStore> node_;
-  std::optional<auth::SecretBox> box_;
   std::optional<Resources> res_;
 };
 
