@@ -34,7 +34,8 @@ def status_of(e):
 
 def test_put_that_does_not_fit_is_507_and_leaves_nothing(tmp_path, small_fs):
     (tmp_path / "srv").mkdir()
-    srv = MamuteServer(tmp_path / "srv", {**FAST_OPTIONS, "data-cores": 1, "pin-threads": False})
+    # A 10 s body timeout: 2 MiB bodies from boto3 on a loaded CI machine must not hit 408.
+    srv = MamuteServer(tmp_path / "srv", {**FAST_OPTIONS, "body-timeout-ms": 10000, "data-cores": 1, "pin-threads": False})
     srv.data_dir = small_fs / "data"
     os.environ["MAMUTE_API_KEY"] = API_KEY
     try:
