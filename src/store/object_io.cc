@@ -124,7 +124,10 @@ void ObjectWriter::Reset(BucketId bucket, std::string_view key) {
   result_ = PutResult{};
   commit_outstanding_ = false;
   snapshot_ = nullptr;
-  has_old_ = false;
+  old_files_.clear();
+  part_mode_ = false;
+  part_number_ = 0;
+  inline_limit_ = io_->options_.inline_threshold;
 }
 
 int ObjectWriter::GrabChunk() noexcept {
@@ -232,7 +235,7 @@ Result<std::size_t> ObjectWriter::Append(std::string_view data, WriteReadyCallba
   if (failed_) {
     return Err(error_);
   }
-  if (!file_started_ && total_ > io_->options_.inline_threshold) {
+  if (!file_started_ && total_ > inline_limit_) {
     StartOpen();
   }
   if (taken < data.size()) {
@@ -273,33 +276,11 @@ void ObjectWriter::Finish(const ObjectRecord& meta, const uint8_t* expected_md5,
     return;
   }
 
-  rec_ = meta;  // reuses the scratch record's vector capacity
-  rec_.size = total_;
-  rec_.mtime_ms = result_.mtime_ms;
-  rec_.etag_kind = EtagKind::kMd5;
-  rec_.etag = AsView(result_.md5.data(), result_.md5.size());
-  rec_.xxh3 = result_.xxh3;
-  rec_.part_sizes.clear();
-  if (!file_started_) {
-    rec_.location = DataLocation{};
-    rec_.location.kind = LocationKind::kInline;
-    if (fill_ >= 0) {
-      rec_.location.inline_data = AsView(chunks_[fill_].buf, chunks_[fill_].len);
-    }
-    result_.location = LocationKind::kInline;
+  if (part_mode_) {
+    EncodePartRecord(meta);
   } else {
-    rec_.location = DataLocation{};
-    rec_.location.kind = LocationKind::kFile;
-    rec_.location.file = file_;
-    rec_.location.data_dir = dir_;
-    result_.location = LocationKind::kFile;
-    result_.file = file_;
-    result_.data_dir = dir_;
+    EncodeObjectRecord(meta);
   }
-  EncodeObject(rec_, &record_buf_);
-  rec_.location.inline_data = {};
-  key_buf_.clear();
-  AppendObjectKey(&key_buf_, bucket_, key_);
 
   if (!file_started_) {
     if (fill_ >= 0) {
@@ -321,6 +302,53 @@ void ObjectWriter::Finish(const ObjectRecord& meta, const uint8_t* expected_md5,
     fill_ = -1;
   }
   Advance();
+}
+
+void ObjectWriter::SetLocation(DataLocation* loc) noexcept {
+  *loc = DataLocation{};
+  if (!file_started_) {
+    loc->kind = LocationKind::kInline;
+    if (fill_ >= 0) {
+      loc->inline_data = AsView(chunks_[fill_].buf, chunks_[fill_].len);
+    }
+    result_.location = LocationKind::kInline;
+    return;
+  }
+  loc->kind = LocationKind::kFile;
+  loc->file = file_;
+  loc->data_dir = dir_;
+  result_.location = LocationKind::kFile;
+  result_.file = file_;
+  result_.data_dir = dir_;
+}
+
+void ObjectWriter::EncodePartRecord(const ObjectRecord& meta) noexcept {
+  part_rec_.size = total_;
+  part_rec_.mtime_ms = result_.mtime_ms;
+  part_rec_.etag_md5 = AsView(result_.md5.data(), result_.md5.size());
+  part_rec_.xxh3 = result_.xxh3;
+  part_rec_.checksums = meta.checksums;
+  SetLocation(&part_rec_.location);
+  EncodePart(part_rec_, &record_buf_);
+  part_rec_.location.inline_data = {};
+  part_rec_.checksums.clear();
+  key_buf_ = PartKey(upload_, part_number_);
+}
+
+void ObjectWriter::EncodeObjectRecord(const ObjectRecord& meta) noexcept {
+  rec_ = meta;  // reuses the scratch record's vector capacity
+  rec_.size = total_;
+  rec_.mtime_ms = result_.mtime_ms;
+  rec_.etag_kind = EtagKind::kMd5;
+  rec_.etag = AsView(result_.md5.data(), result_.md5.size());
+  rec_.xxh3 = result_.xxh3;
+  rec_.part_sizes.clear();
+  rec_.parts.clear();
+  SetLocation(&rec_.location);
+  EncodeObject(rec_, &record_buf_);
+  rec_.location.inline_data = {};
+  key_buf_.clear();
+  AppendObjectKey(&key_buf_, bucket_, key_);
 }
 
 void ObjectWriter::Abort() noexcept {
@@ -393,7 +421,7 @@ void ObjectWriter::OpenDir() noexcept {
 void ObjectWriter::Commit() noexcept {
   state_ = State::kCommitting;
   commit_.batch.Clear();
-  Status st = commit_.batch.Put(Cf::kObjects, key_buf_, record_buf_);
+  Status st = commit_.batch.Put(part_mode_ ? Cf::kParts : Cf::kObjects, key_buf_, record_buf_);
   if (!st.ok()) {
     Fail(std::move(st));
     return;
@@ -419,18 +447,24 @@ void ObjectWriter::CommitDone(void* ctx, Status st) {
   auto* w = static_cast<ObjectWriter*>(ctx);
   const MetaDb& db = *w->io_->node_.db;
   w->commit_status_ = std::move(st);
-  w->has_old_ = false;
+  w->old_files_.clear();
   if (w->commit_status_.ok()) {
     rocksdb::ReadOptions ro;
     ro.snapshot = w->snapshot_;
-    rocksdb::Status rs = db.db()->Get(ro, db.handle(Cf::kObjects), w->key_buf_, &w->old_value_);
-    if (rs.ok() && DecodeObject(w->old_value_, &w->old_rec_).ok() &&
-        w->old_rec_.location.kind == LocationKind::kFile &&
-        !(w->old_rec_.location.file == w->file_ && w->old_rec_.location.data_dir == w->dir_)) {
-      w->has_old_ = true;
-      w->old_file_ = w->old_rec_.location.file;
-      w->old_dir_ = w->old_rec_.location.data_dir;
+    const Cf cf = w->part_mode_ ? Cf::kParts : Cf::kObjects;
+    rocksdb::Status rs = db.db()->Get(ro, db.handle(cf), w->key_buf_, &w->old_value_);
+    if (rs.ok()) {
+      if (!w->part_mode_) {
+        if (DecodeObject(w->old_value_, &w->old_rec_).ok()) {
+          AppendDataFiles(w->old_rec_, &w->old_files_);  // one file, or every part's
+        }
+      } else if (DecodePart(w->old_value_, &w->old_part_).ok() &&
+                 w->old_part_.location.kind == LocationKind::kFile) {
+        w->old_files_.push_back(FileRef{w->old_part_.location.data_dir, w->old_part_.location.file});
+      }
     }
+    // Never our own file (a retried commit of the same record).
+    std::erase(w->old_files_, FileRef{w->dir_, w->file_});
   }
   db.db()->ReleaseSnapshot(w->snapshot_);
   w->snapshot_ = nullptr;
@@ -453,8 +487,8 @@ void ObjectWriter::OnCommitted(core::Shard& /*shard*/, core::Message* m) {
     return;
   }
   w->final_exists_ = false;
-  if (w->has_old_) {
-    io->AddGarbage(w->old_dir_, w->old_file_);
+  for (const FileRef& f : w->old_files_) {
+    io->AddGarbage(f.dir, f.file);
   }
   io->stats_.puts.fetch_add(1, std::memory_order_relaxed);
   if (w->result_.location == LocationKind::kInline) {
@@ -1067,6 +1101,26 @@ void ObjectIo::PutBuffer(uint8_t* buf) noexcept {
 }
 
 Result<ObjectWriter*> ObjectIo::BeginPut(BucketId bucket, std::string_view key) noexcept {
+  Result<ObjectWriter*> w = NewWriter();
+  if (w) {
+    (*w)->Reset(bucket, key);
+  }
+  return w;
+}
+
+Result<ObjectWriter*> ObjectIo::BeginPart(const UploadId& upload, uint32_t part_number) noexcept {
+  Result<ObjectWriter*> w = NewWriter();
+  if (w) {
+    (*w)->Reset(0, {});
+    (*w)->part_mode_ = true;
+    (*w)->upload_ = upload;
+    (*w)->part_number_ = part_number;
+    (*w)->inline_limit_ = 0;  // only an empty part stays inline
+  }
+  return w;
+}
+
+Result<ObjectWriter*> ObjectIo::NewWriter() noexcept {
   if (stopping_) {
     return Err(Status::Cancelled("shard is stopping"));
   }
@@ -1087,7 +1141,6 @@ Result<ObjectWriter*> ObjectIo::BeginPut(BucketId bucket, std::string_view key) 
     return Err(Status::Internal("MD5 init failed"));
   }
   XXH3_128bits_reset(w->xxh_);
-  w->Reset(bucket, key);
   return w;
 }
 
@@ -1103,6 +1156,9 @@ Result<ObjectReader*> ObjectIo::BeginGet(const ObjectRecord& record, uint64_t of
     return Err(Status::InvalidArgument("range starts beyond the object"));
   }
   const DataLocation& loc = record.location;
+  if (loc.kind == LocationKind::kParts) {
+    return Err(Status::InvalidArgument("a multipart object is read part by part"));
+  }
   if (loc.kind == LocationKind::kFile && loc.data_dir >= dirs_.size()) {
     return Err(Status::Corruption("object record names an unknown data dir"));
   }
@@ -1166,83 +1222,107 @@ void ObjectIo::ReleaseReader(ObjectReader* r) noexcept { free_readers_.push_back
 
 Status ObjectIo::Delete(BucketId bucket, std::string_view key, DeleteCallback cb,
                         void* ctx) noexcept {
-  if (stopping_) {
-    return Status::Cancelled("shard is stopping");
+  Result<MetaOp*> op = NewMetaOp();
+  if (!op) {
+    return op.error();
   }
-  DeleteOp* op;
-  if (!free_deletes_.empty()) {
-    op = free_deletes_.back();
-    free_deletes_.pop_back();
-  } else {
-    deletes_.push_back(std::make_unique<DeleteOp>(this, *node_.db));
-    op = deletes_.back().get();
-  }
-  op->key_buf.clear();
-  AppendObjectKey(&op->key_buf, bucket, key);
-  op->commit.batch.Clear();
-  Status st = op->commit.batch.Delete(Cf::kObjects, op->key_buf);
+  std::string k = ObjectKey(bucket, key);
+  Status st = (*op)->batch().Delete(Cf::kObjects, k);
   if (!st.ok()) {
-    free_deletes_.push_back(op);
+    Discard(*op);
     return st;
   }
-  op->cb = cb;
-  op->ctx = ctx;
-  op->snapshot = node_.db->db()->GetSnapshot();
-  op->commit.callback = &ObjectIo::DeleteCommitted;
-  op->commit.ctx = op;
-  st = node_.commits->Enqueue(&op->commit);
+  (*op)->set_replaced_key(k);
+  return Submit(*op, cb, ctx);
+}
+
+Result<MetaOp*> ObjectIo::NewMetaOp() noexcept {
+  if (stopping_) {
+    return Err(Status::Cancelled("shard is stopping"));
+  }
+  MetaOp* op;
+  if (!free_meta_ops_.empty()) {
+    op = free_meta_ops_.back();
+    free_meta_ops_.pop_back();
+  } else {
+    meta_ops_.push_back(std::make_unique<MetaOp>(this, *node_.db));
+    op = meta_ops_.back().get();
+  }
+  op->commit_.batch.Clear();
+  op->replaced_key_.clear();
+  op->garbage_.clear();
+  op->keep_.clear();
+  op->existed_ = false;
+  return op;
+}
+
+void ObjectIo::Discard(MetaOp* op) noexcept { free_meta_ops_.push_back(op); }
+
+Status ObjectIo::Submit(MetaOp* op, MetaOpCallback cb, void* ctx) noexcept {
+  op->cb_ = cb;
+  op->ctx_ = ctx;
+  op->snapshot_ = op->replaced_key_.empty() ? nullptr : node_.db->db()->GetSnapshot();
+  op->commit_.callback = &ObjectIo::MetaOpCommitted;
+  op->commit_.ctx = op;
+  Status st = node_.commits->Enqueue(&op->commit_);
   if (!st.ok()) {
-    node_.db->db()->ReleaseSnapshot(op->snapshot);
-    op->snapshot = nullptr;
-    free_deletes_.push_back(op);
+    if (op->snapshot_ != nullptr) {
+      node_.db->db()->ReleaseSnapshot(op->snapshot_);
+      op->snapshot_ = nullptr;
+    }
+    free_meta_ops_.push_back(op);
     return st;
   }
   ++commits_outstanding_;
   return Status::Ok();
 }
 
-void ObjectIo::DeleteCommitted(void* ctx, Status st) {
-  auto* op = static_cast<DeleteOp*>(ctx);
+// On the commit thread: the record the replaced key had just before the commit names the files
+// that became garbage.
+void ObjectIo::MetaOpCommitted(void* ctx, Status st) {
+  auto* op = static_cast<MetaOp*>(ctx);
   const MetaDb& db = *op->io_->node_.db;
-  op->status = std::move(st);
-  op->existed = false;
-  op->has_old = false;
-  if (op->status.ok()) {
-    rocksdb::ReadOptions ro;
-    ro.snapshot = op->snapshot;
-    rocksdb::Status rs = db.db()->Get(ro, db.handle(Cf::kObjects), op->key_buf, &op->old_value);
-    op->existed = rs.ok();
-    if (rs.ok() && DecodeObject(op->old_value, &op->old_rec).ok() &&
-        op->old_rec.location.kind == LocationKind::kFile) {
-      op->has_old = true;
-      op->old_file = op->old_rec.location.file;
-      op->old_dir = op->old_rec.location.data_dir;
+  op->status_ = std::move(st);
+  op->existed_ = false;
+  if (op->snapshot_ != nullptr) {
+    if (op->status_.ok()) {
+      rocksdb::ReadOptions ro;
+      ro.snapshot = op->snapshot_;
+      rocksdb::Status rs =
+          db.db()->Get(ro, db.handle(Cf::kObjects), op->replaced_key_, &op->old_value_);
+      op->existed_ = rs.ok();
+      if (rs.ok() && DecodeObject(op->old_value_, &op->old_rec_).ok()) {
+        AppendDataFiles(op->old_rec_, &op->garbage_);
+      }
+      for (const FileRef& k : op->keep_) {
+        std::erase(op->garbage_, k);
+      }
     }
+    db.db()->ReleaseSnapshot(op->snapshot_);
+    op->snapshot_ = nullptr;
   }
-  db.db()->ReleaseSnapshot(op->snapshot);
-  op->snapshot = nullptr;
-  op->msg.fn = &ObjectIo::OnDeleteMsg;
-  op->msg.op = op;
-  op->io_->shard_.Post(&op->msg);
+  op->msg_.fn = &ObjectIo::OnMetaOpMsg;
+  op->msg_.op = op;
+  op->io_->shard_.Post(&op->msg_);
 }
 
-void ObjectIo::OnDeleteMsg(core::Shard& /*shard*/, core::Message* m) {
-  DeleteOp* op = static_cast<DeleteOp::Msg*>(m)->op;
+void ObjectIo::OnMetaOpMsg(core::Shard& /*shard*/, core::Message* m) {
+  MetaOp* op = static_cast<MetaOp::Msg*>(m)->op;
   ObjectIo* io = op->io_;
   --io->commits_outstanding_;
-  if (op->status.ok()) {
-    if (op->has_old) {
-      io->AddGarbage(op->old_dir, op->old_file);
+  if (op->status_.ok()) {
+    for (const FileRef& f : op->garbage_) {
+      io->AddGarbage(f.dir, f.file);
     }
-    if (op->existed) {
+    if (op->existed_) {
       io->stats_.deletes.fetch_add(1, std::memory_order_relaxed);
     }
   }
-  const DeleteCallback cb = op->cb;
-  void* const ctx = op->ctx;
-  const bool existed = op->existed;
-  Status st = std::move(op->status);
-  io->free_deletes_.push_back(op);
+  const MetaOpCallback cb = op->cb_;
+  void* const ctx = op->ctx_;
+  const bool existed = op->existed_;
+  Status st = std::move(op->status_);
+  io->free_meta_ops_.push_back(op);
   cb(ctx, std::move(st), existed);
 }
 
