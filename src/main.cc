@@ -130,6 +130,14 @@ std::vector<OptionSpec> Specs() {
                [](Options& o) { return std::to_string(o.ring_entries); }, U32(&Options::ring_entries, 64, 32768)});
   s.push_back({"pin-threads", "MAMUTE_PIN_THREADS", "BOOL", "Pin each shard's thread to its core.",
                [](Options& o) { return o.pin_threads ? "true" : "false"; }, Bool(&Options::pin_threads)});
+  s.push_back({"multipart-min-part-size", "MAMUTE_MULTIPART_MIN_PART_SIZE", "BYTES",
+               "Smallest part but the last that CompleteMultipartUpload accepts (AWS: 5 MiB; lower only for tests).",
+               [](Options& o) { return std::to_string(o.multipart_min_part_size); },
+               U32(&Options::multipart_min_part_size, 1, uint64_t{5} << 30)});
+  s.push_back({"multipart-expiry-s", "MAMUTE_MULTIPART_EXPIRY_S", "SECONDS",
+               "Multipart uploads not completed or aborted this long after they began are aborted (parts removed).",
+               [](Options& o) { return std::to_string(o.multipart_expiry_s); },
+               U32(&Options::multipart_expiry_s, 1, uint64_t{10} * 365 * 86400)});
   s.push_back({"test-routes", "MAMUTE_TEST_ROUTES", "BOOL",
                "Serve /_test/* routes on the S3 port (tests and benchmarks only; never in production).",
                [](Options& o) { return o.test_routes ? "true" : "false"; }, Bool(&Options::test_routes)});
@@ -354,7 +362,7 @@ int Run(int argc, char** argv) {
     sc.recv_buffer_size = opt.recv_buffer_size;
     sc.name = "data shard";
     shards.push_back(std::make_unique<core::Shard>(sc));
-    s3_services[i] = std::make_unique<s3::S3Service>(s3::ServiceConfig{opt.test_routes}, node.get(), unseal);
+    s3_services[i] = std::make_unique<s3::S3Service>(s3::ServiceConfig{opt.test_routes, opt.multipart_min_part_size, opt.multipart_expiry_s}, node.get(), unseal);
   }
   for (int i = 0; i < data_cores; ++i) {
     shards[i]->Start(

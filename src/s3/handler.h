@@ -18,6 +18,9 @@ namespace mamute::s3 {
 
 class S3Service;
 
+/// A listing's key or prefix as returned: unchanged, or URL-encoded for encoding-type=url.
+std::string MaybeUrlEncode(std::string_view s, bool url);
+
 class S3Handler final : public http::Handler {
  public:
   enum class Stage : uint8_t { kClassify, kAuthenticate, kVerify, kAuthorize, kExecute, kDone };
@@ -43,6 +46,7 @@ class S3Handler final : public http::Handler {
   void RespondError(S3Error e, std::string_view message = {});
   void RespondSigV4Error(const auth::SigV4Failure& f);
   void RespondXml(int status, const std::string& body);
+  void RespondListingError(const Status& st, const char* what);
   Result<store::BucketId> LookupBucket(std::string_view name);
 
   // operations
@@ -70,6 +74,33 @@ class S3Handler final : public http::Handler {
   void DeleteObject();
   static void OnDeleteDone(void* ctx, Status st, bool existed);
   void AppendObjectHeaders(const store::ObjectRecord& rec, std::string_view etag);
+  bool PreparePayload();
+  static void ReadStoredHeaders(const http::RequestHead& h, store::ContentHeaders* headers,
+                                std::vector<store::KeyValue>* user_meta, std::vector<std::string>* names);
+
+  // multipart uploads (multipart.cc)
+  struct Multipart;
+  struct MultipartDeleter {
+    void operator()(Multipart* m) const noexcept;
+  };
+  bool ExecuteMultipart();  // false: not a multipart operation
+  bool LoadUpload();        // ?uploadId's record into mpu_; false: answered (NoSuchUpload)
+  void CreateMultipartUpload();
+  void UploadPartStart();
+  bool UploadPartChecksum();
+  Result<store::ObjectWriter*> BeginPartWriter();
+  void CompleteBody(std::string_view piece);
+  void CompleteBodyEnd();
+  void CompleteRun();
+  void AbortMultipartUpload();
+  void ListParts();
+  void ListMultipartUploads();
+  bool SubmitMultipart(store::MetaOp* op);
+  static void OnMultipartCommitted(void* ctx, Status st, bool existed);
+  // GET of a multipart object: ?partNumber, and reads that span parts.
+  bool SelectPart(const store::ObjectRecord& rec, uint64_t* first, uint64_t* length);
+  bool StartMultipartRead(const store::ObjectRecord& rec, uint64_t first, uint64_t length);
+  bool ContinueMultipartRead();
 
   S3Service* svc_;
   http::Exchange* ex_ = nullptr;
@@ -111,6 +142,7 @@ class S3Handler final : public http::Handler {
   bool head_only_ = false;
   std::vector<http::OutHeader> out_headers_;
   std::string out_text_;  // storage for header values (reserved up front: views stay valid)
+  std::unique_ptr<Multipart, MultipartDeleter> mpu_;
 };
 
 }  // namespace mamute::s3
