@@ -142,6 +142,14 @@ std::vector<OptionSpec> Specs() {
                "Age at which the JWT signing key is rotated before the next token is signed; 0 = only on POST /security/jwks/rotate.",
                [](Options& o) { return std::to_string(o.jwt_key_max_age_s); },
                U32(&Options::jwt_key_max_age_s, 0, 315360000)});
+  s.push_back({"multipart-min-part-size", "MAMUTE_MULTIPART_MIN_PART_SIZE", "BYTES",
+               "Smallest part but the last that CompleteMultipartUpload accepts (AWS: 5 MiB; lower only for tests).",
+               [](Options& o) { return std::to_string(o.multipart_min_part_size); },
+               U32(&Options::multipart_min_part_size, 1, uint64_t{5} << 30)});
+  s.push_back({"multipart-expiry-s", "MAMUTE_MULTIPART_EXPIRY_S", "SECONDS",
+               "Multipart uploads not completed or aborted this long after they began are aborted (parts removed).",
+               [](Options& o) { return std::to_string(o.multipart_expiry_s); },
+               U32(&Options::multipart_expiry_s, 1, uint64_t{10} * 365 * 86400)});
   s.push_back({"test-routes", "MAMUTE_TEST_ROUTES", "BOOL",
                "Serve /_test/* routes on the S3 port (tests and benchmarks only; never in production).",
                [](Options& o) { return o.test_routes ? "true" : "false"; }, Bool(&Options::test_routes)});
@@ -372,7 +380,7 @@ int Run(int argc, char** argv) {
     sc.recv_buffer_size = opt.recv_buffer_size;
     sc.name = "data shard";
     shards.push_back(std::make_unique<core::Shard>(sc));
-    s3_services[i] = std::make_unique<s3::S3Service>(s3::ServiceConfig{opt.test_routes}, node.get(), unseal);
+    s3_services[i] = std::make_unique<s3::S3Service>(s3::ServiceConfig{opt.test_routes, opt.multipart_min_part_size, opt.multipart_expiry_s}, node.get(), unseal);
   }
   for (int i = 0; i < data_cores; ++i) {
     shards[i]->Start(

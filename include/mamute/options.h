@@ -55,6 +55,12 @@ struct Options {
   /// --test-routes / MAMUTE_TEST_ROUTES. Default: false. Enables /_test/* routes on the S3 port
   /// (echo, sleep) used by the integration tests and the HTTP benchmark. Never enable in production.
   bool test_routes = false;
+  /// --multipart-min-part-size / MAMUTE_MULTIPART_MIN_PART_SIZE. Default: 5242880 bytes (5 MiB, as
+  /// AWS): the smallest part but the last that CompleteMultipartUpload accepts.
+  uint64_t multipart_min_part_size = uint64_t{5} << 20;
+  /// --multipart-expiry-s / MAMUTE_MULTIPART_EXPIRY_S. Default: 604800 s (7 days). Uploads begun
+  /// longer ago are aborted by a periodic sweep.
+  uint64_t multipart_expiry_s = 604800;
 };
 
 }  // namespace mamute

@@ -111,8 +111,18 @@ void S3Handler::CopyObject() {
   }
   writer_ = *w;
   copying_ = true;
-  auto r = svc_->object_io().BeginGet(rec, 0, UINT64_MAX,
-                                      store::ReadHandler{&S3Handler::OnCopyData, &S3Handler::OnCopyReadDone}, this);
+  const store::ReadHandler handler{&S3Handler::OnCopyData, &S3Handler::OnCopyReadDone};
+  if (rec.location.kind == store::LocationKind::kParts) {
+    // A multipart source is read part by part (each whole part's XXH3 verified).
+    if (StartMultipartRead(copy_src_value_, 0, rec.size, handler)) return;
+    if (MultipartReadFailed()) {
+      CopyFail(S3Error::kInternalError);
+    } else {
+      CopyFinish();  // nothing to read: every part is empty
+    }
+    return;
+  }
+  auto r = svc_->object_io().BeginGet(rec, 0, UINT64_MAX, handler, this);
   if (!r) {
     MLOG_ERROR("copy source read failed to start: %s", r.error().ToString().c_str());
     CopyFail(S3Error::kInternalError);
@@ -183,6 +193,11 @@ void S3Handler::OnCopyReadDone(void* ctx, Status st) {
     self->CopyFail(st.code() == Code::kNotFound ? S3Error::kServiceUnavailable : S3Error::kInternalError);
     return;
   }
+  if (self->ContinueMultipartRead()) return;  // the next part of a multipart source
+  if (self->MultipartReadFailed()) {
+    self->CopyFail(S3Error::kInternalError);
+    return;
+  }
   self->CopyFinish();
 }
 
@@ -195,7 +210,7 @@ void S3Handler::CopyFinish() {
   store::ObjectRecord meta;
   std::vector<std::string> lower_names;
   if (*ParseDirective(ex_->head().Find("x-amz-metadata-directive"))) {
-    RequestMetadata(&meta, &lower_names);
+    ReadStoredHeaders(ex_->head(), &meta.headers, &meta.user_meta, &lower_names);
   } else {
     meta.headers = src.headers;
     meta.user_meta = src.user_meta;

@@ -16,8 +16,10 @@ namespace mamute::s3 {
 
 // Collects a small body (at most `limit` bytes) through the same payload verification as a
 // PUT (signed SHA-256, aws-chunked, x-amz-checksum-*), then XmlBodyEnd() dispatches it.
+// CompleteMultipartUpload's x-amz-checksum-* headers describe the object, not the body.
 void S3Handler::XmlBodyStart(std::size_t limit) {
   if (!PayloadStart()) return;
+  if (req_.op != S3Op::kCompleteMultipartUpload && !PutChecksumStart()) return;
   if (expected_size_ > limit) {
     RespondError(S3Error::kMalformedXML, "The request body is too large for this operation.");
     return;
@@ -56,6 +58,7 @@ void S3Handler::XmlBodyEnd() {
   switch (req_.op) {
     case S3Op::kDeleteObjects: DeleteObjectsExecute(); return;
     case S3Op::kPutObjectTagging: PutObjectTaggingExecute(); return;
+    case S3Op::kCompleteMultipartUpload: CompleteRun(); return;
     default: RespondError(S3Error::kInternalError); return;
   }
 }

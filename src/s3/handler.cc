@@ -42,6 +42,8 @@ std::string IsoMs(int64_t ms) {
 
 }  // namespace
 
+std::string MaybeUrlEncode(std::string_view s, bool url) { return MaybeEncode(s, url); }
+
 S3Handler::~S3Handler() {
   if (queued_) svc_->UnqueueVerify(this);
   if (ctx_ != nullptr) svc_->ReleaseContext(ctx_);
@@ -229,6 +231,7 @@ void S3Handler::Execute() {
     case S3Op::kDeleteObjectTagging: DeleteObjectTagging(); return;
     case S3Op::kGetObjectAttributes: GetObjectAttributes(); return;
     default:
+      if (ExecuteMultipart()) return;
       RespondError(S3Error::kNotImplemented,
                    std::string("This S3 operation is not implemented by this server yet: ") +
                        std::string(S3OpName(req_.op)));
@@ -274,6 +277,17 @@ void S3Handler::RespondSigV4Error(const auth::SigV4Failure& f) {
   MLOG_DEBUG("s3 auth failure %.*s: %s", static_cast<int>(auth::SigV4ErrorCode(f.error).size()),
              auth::SigV4ErrorCode(f.error).data(), f.message.c_str());
   RespondXml(auth::SigV4ErrorHttpStatus(f.error), out);
+}
+
+// A listing that failed: a bad marker or token is the client's InvalidArgument, anything
+// else our InternalError (logged).
+void S3Handler::RespondListingError(const Status& st, const char* what) {
+  if (st.code() == Code::kInvalidArgument) {
+    RespondError(S3Error::kInvalidArgument, st.message());
+    return;
+  }
+  MLOG_ERROR("%s failed: %s", what, st.ToString().c_str());
+  RespondError(S3Error::kInternalError);
 }
 
 // ---------------------------------------------------------------- operations
@@ -392,12 +406,7 @@ void S3Handler::ListObjects(bool v2) {
   }
   auto res = v2 ? store::ListObjectsV2(*svc_->node().db, lr) : store::ListObjectsV1(*svc_->node().db, lr);
   if (!res) {
-    if (res.error().code() == Code::kInvalidArgument) {
-      RespondError(S3Error::kInvalidArgument, res.error().message());
-    } else {
-      MLOG_ERROR("listing failed: %s", res.error().ToString().c_str());
-      RespondError(S3Error::kInternalError);
-    }
+    RespondListingError(res.error(), "listing");
     return;
   }
   const store::ListResult& r = *res;

@@ -18,6 +18,9 @@ namespace mamute::s3 {
 
 class S3Service;
 
+/// A listing's key or prefix as returned: unchanged, or URL-encoded for encoding-type=url.
+std::string MaybeUrlEncode(std::string_view s, bool url);
+
 class S3Handler final : public http::Handler {
  public:
   enum class Stage : uint8_t { kClassify, kAuthenticate, kVerify, kAuthorize, kExecute, kDone };
@@ -43,6 +46,7 @@ class S3Handler final : public http::Handler {
   void RespondError(S3Error e, std::string_view message = {});
   void RespondSigV4Error(const auth::SigV4Failure& f);
   void RespondXml(int status, const std::string& body);
+  void RespondListingError(const Status& st, const char* what);
   Result<store::BucketId> LookupBucket(std::string_view name);
 
   // operations
@@ -70,7 +74,6 @@ class S3Handler final : public http::Handler {
   void DeleteObject();
   static void OnDeleteDone(void* ctx, Status st, bool existed);
   void AppendObjectHeaders(const store::ObjectRecord& rec, std::string_view etag);
-  void RequestMetadata(store::ObjectRecord* meta, std::vector<std::string>* lower_names);
   bool PayloadStart();
   bool PayloadFinish();
   void BodyData(std::string_view data);
@@ -89,7 +92,8 @@ class S3Handler final : public http::Handler {
   static void OnCopyWriterReady(void* ctx, Status st);
   static void OnCopyDone(void* ctx, Status st, const store::PutResult& r);
   void CopyPump();
-  // Small XML request bodies (DeleteObjects, PutObjectTagging), collected whole.
+  // Small XML request bodies (DeleteObjects, PutObjectTagging, CompleteMultipartUpload),
+  // collected whole.
   void XmlBodyStart(std::size_t limit);
   void XmlBodyEnd();
   // DeleteObjects (delete_objects.cc).
@@ -106,6 +110,34 @@ class S3Handler final : public http::Handler {
   void GetObjectAttributes();
   bool ReadObjectRecord(store::ObjectRecord* rec);
   bool CurrentVersionOnly();
+  // Content headers and x-amz-meta-* of the request (PutObject, CopyObject with REPLACE,
+  // CreateMultipartUpload); views into `h` and `names`.
+  static void ReadStoredHeaders(const http::RequestHead& h, store::ContentHeaders* headers,
+                                std::vector<store::KeyValue>* user_meta, std::vector<std::string>* names);
+
+  // multipart uploads (multipart.cc)
+  struct Multipart;
+  struct MultipartDeleter {
+    void operator()(Multipart* m) const noexcept;
+  };
+  bool ExecuteMultipart();  // false: not a multipart operation
+  bool LoadUpload();        // ?uploadId's record into mpu_; false: answered (NoSuchUpload)
+  void CreateMultipartUpload();
+  void UploadPartStart();
+  bool UploadPartChecksum();
+  Result<store::ObjectWriter*> BeginPartWriter();
+  void CompleteRun();
+  void AbortMultipartUpload();
+  void ListParts();
+  void ListMultipartUploads();
+  bool SubmitMultipart(store::MetaOp* op);
+  static void OnMultipartCommitted(void* ctx, Status st, bool existed);
+  // GET (and CopyObject) of a multipart object: ?partNumber, and reads that span parts.
+  bool SelectPart(const store::ObjectRecord& rec, uint64_t* first, uint64_t* length);
+  bool StartMultipartRead(std::string_view record_value, uint64_t first, uint64_t length,
+                          store::ReadHandler handler);
+  bool ContinueMultipartRead();
+  bool MultipartReadFailed() const;  // a part's read could not start
 
   S3Service* svc_;
   http::Exchange* ex_ = nullptr;
@@ -169,6 +201,7 @@ class S3Handler final : public http::Handler {
   std::string xml_;
   std::vector<std::string> delete_keys_;
   std::string delete_result_;  // DeleteObjects: the response, built before the commit
+  std::unique_ptr<Multipart, MultipartDeleter> mpu_;
 };
 
 }  // namespace mamute::s3

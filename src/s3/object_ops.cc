@@ -193,8 +193,9 @@ bool S3Handler::CommitFailed(const Status& st, const char* what) {
 
 // ---------------------------------------------------------------- PutObject
 
-// The body's framing and payload verification (signed SHA-256, aws-chunked), shared by every
-// operation with a request body. false: answered.
+// The body's framing and payload verification (signed SHA-256, aws-chunked) and its decoded
+// length, shared by every operation with a request body (PUT, UploadPart, the XML bodies).
+// false: answered.
 bool S3Handler::PayloadStart() {
   const http::RequestHead& h = ex_->head();
   const auth::SigV4Auth& a = ctx_->auth();
@@ -218,7 +219,7 @@ bool S3Handler::PayloadStart() {
     if (a.payload_mode == auth::PayloadMode::kSignedHash) payload_.emplace(a.expected_payload_sha256);
     expected_size_ = h.content_length;
   }
-  return PutChecksumStart();
+  return true;
 }
 
 // The end of the body's framing: chunk signatures, the signed SHA-256. false: answered.
@@ -242,7 +243,12 @@ bool S3Handler::PayloadFinish() {
 void S3Handler::PutObjectStart() {
   const http::RequestHead& h = ex_->head();
   if (!PayloadStart()) return;
-  if (!PutExtrasStart()) return;
+  if (!PutChecksumStart()) return;
+  if (req_.op == S3Op::kUploadPart) {
+    if (!UploadPartChecksum()) return;
+  } else if (!PutExtrasStart()) {
+    return;
+  }
   if (expected_size_ > kMaxPutSize) {
     RespondError(S3Error::kEntityTooLarge);
     return;
@@ -256,7 +262,7 @@ void S3Handler::PutObjectStart() {
       return;
     }
   }
-  auto w = svc_->object_io().BeginPut(bucket_id_, req_.key);
+  auto w = req_.op == S3Op::kUploadPart ? BeginPartWriter() : svc_->object_io().BeginPut(bucket_id_, req_.key);
   if (!w) {
     RespondError(w.error().code() == Code::kCancelled ? S3Error::kServiceUnavailable : S3Error::kInternalError);
     return;
@@ -350,6 +356,31 @@ void S3Handler::OnBodyEnd(http::Exchange& ex) {
   if (writer_ != nullptr && !put_failed_ && overflow_.empty()) PutFinish();
 }
 
+// The representation headers and x-amz-meta-* an object (or a multipart upload) stores. The
+// metadata names are lower-cased into `names` (reserved here: the views stay valid).
+void S3Handler::ReadStoredHeaders(const http::RequestHead& h, store::ContentHeaders* headers,
+                                  std::vector<store::KeyValue>* user_meta, std::vector<std::string>* names) {
+  headers->content_type = h.Find("content-type");
+  if (headers->content_type.empty()) headers->content_type = "binary/octet-stream";
+  headers->content_encoding = h.Find("content-encoding");
+  headers->content_disposition = h.Find("content-disposition");
+  headers->content_language = h.Find("content-language");
+  headers->cache_control = h.Find("cache-control");
+  headers->expires = h.Find("expires");
+  // aws-chunked is a transfer detail: it is not part of the stored Content-Encoding.
+  if (headers->content_encoding == "aws-chunked") headers->content_encoding = {};
+  names->reserve(h.header_count);
+  for (uint32_t i = 0; i < h.header_count; ++i) {
+    std::string_view n = h.headers[i].name;
+    if (n.size() > 11 && http::EqualsIgnoreCase(n.substr(0, 11), "x-amz-meta-")) {
+      std::string ln(n.substr(11));
+      for (char& c : ln) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      names->push_back(std::move(ln));
+      user_meta->push_back(store::KeyValue{names->back(), h.headers[i].value});
+    }
+  }
+}
+
 void S3Handler::PutFinish() {
   if (finishing_ || put_failed_) return;
   if (!PayloadFinish()) return;
@@ -360,7 +391,7 @@ void S3Handler::PutFinish() {
   if (!PutChecksumFinish()) return;
   store::ObjectRecord meta;
   std::vector<std::string> lower_names;
-  RequestMetadata(&meta, &lower_names);
+  ReadStoredHeaders(ex_->head(), &meta.headers, &meta.user_meta, &lower_names);
   if (checksum_) {
     meta.checksums.push_back(store::Checksum{ToStore(checksum_algo_), store::ChecksumType::kFullObject, checksum_raw_});
   }
@@ -375,32 +406,6 @@ void S3Handler::PutFinish() {
   }
   finishing_ = true;
   writer_->Finish(meta, md5p, &S3Handler::OnPutDone, NewPending());
-}
-
-// Content headers and x-amz-meta-* of the request (PutObject, CopyObject with REPLACE). The
-// record's views point into the request head and `lower_names`.
-void S3Handler::RequestMetadata(store::ObjectRecord* out, std::vector<std::string>* lower_names) {
-  store::ObjectRecord& meta = *out;
-  const http::RequestHead& h = ex_->head();
-  meta.headers.content_type = h.Find("content-type");
-  if (meta.headers.content_type.empty()) meta.headers.content_type = "binary/octet-stream";
-  meta.headers.content_encoding = h.Find("content-encoding");
-  meta.headers.content_disposition = h.Find("content-disposition");
-  meta.headers.content_language = h.Find("content-language");
-  meta.headers.cache_control = h.Find("cache-control");
-  meta.headers.expires = h.Find("expires");
-  // aws-chunked is a transfer detail: it is not part of the stored Content-Encoding.
-  if (meta.headers.content_encoding == "aws-chunked") meta.headers.content_encoding = {};
-  lower_names->reserve(h.header_count);  // no reallocation: the views stay valid
-  for (uint32_t i = 0; i < h.header_count; ++i) {
-    std::string_view n = h.headers[i].name;
-    if (n.size() > 11 && http::EqualsIgnoreCase(n.substr(0, 11), "x-amz-meta-")) {
-      std::string ln(n.substr(11));
-      for (char& c : ln) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      lower_names->push_back(std::move(ln));
-      meta.user_meta.push_back(store::KeyValue{lower_names->back(), h.headers[i].value});
-    }
-  }
 }
 
 void S3Handler::OnPutDone(void* ctx, Status st, const store::PutResult& r) {
@@ -429,7 +434,7 @@ void S3Handler::OnPutDone(void* ctx, Status st, const store::PutResult& r) {
   if (self->checksum_) {
     std::string b64 = util::Base64Encode(self->checksum_raw_.data(), self->checksum_raw_.size());
     headers[n++] = {ChecksumHeaderName(self->checksum_algo_), self->ex_->arena().Copy(b64)};
-    headers[n++] = {"x-amz-checksum-type", "FULL_OBJECT"};
+    if (self->req_.op != S3Op::kUploadPart) headers[n++] = {"x-amz-checksum-type", "FULL_OBJECT"};
   }
   self->stage_ = Stage::kDone;
   self->ex_->Respond(200, headers, n, {});
@@ -489,6 +494,7 @@ void S3Handler::AppendObjectHeaders(const store::ObjectRecord& rec, std::string_
       ex_->head().Find("range").empty()) {
     for (const store::Checksum& c : rec.checksums) {
       std::string b64 = util::Base64Encode(c.value.data(), c.value.size());
+      if (c.type == store::ChecksumType::kComposite) b64 += "-" + std::to_string(rec.part_sizes.size());
       out_headers_.push_back({ChecksumHeaderName(FromStore(c.algorithm)), ar.Copy(b64)});
       out_headers_.push_back({"x-amz-checksum-type",
                               c.type == store::ChecksumType::kFullObject ? "FULL_OBJECT" : "COMPOSITE"});
@@ -553,7 +559,13 @@ void S3Handler::GetObject(bool head) {
   if (!CheckConditions(rec, etag)) return;
   bool unsatisfiable = false;
   std::optional<Range> range;
-  if (std::string_view rh = ex_->head().Find("range"); !rh.empty()) range = ParseRange(rh, rec.size, &unsatisfiable);
+  uint64_t part_first = 0, part_length = 0;
+  if (FindQuery(ex_->head().query, "partNumber").present) {
+    if (!SelectPart(rec, &part_first, &part_length)) return;
+    range = Range{part_first, part_length};  // ?partNumber: that part's bytes, as a 206 (AWS)
+  } else if (std::string_view rh = ex_->head().Find("range"); !rh.empty()) {
+    range = ParseRange(rh, rec.size, &unsatisfiable);
+  }
   if (unsatisfiable) {
     char cr[48];
     int n = std::snprintf(cr, sizeof(cr), "bytes */%llu", static_cast<unsigned long long>(rec.size));
@@ -565,10 +577,15 @@ void S3Handler::GetObject(bool head) {
     return;
   }
   AppendObjectHeaders(rec, etag);
+  if (rec.location.kind == store::LocationKind::kParts && FindQuery(ex_->head().query, "partNumber").present) {
+    out_headers_.push_back({"x-amz-mp-parts-count", ex_->arena().Copy(std::to_string(rec.parts.size()))});
+  }
   uint64_t first = range ? range->first : 0;
   uint64_t length = range ? range->length : rec.size;
   int status = 200;
-  if (range) {
+  // ?partNumber=1 of an object that was not uploaded in parts is the whole object: 200.
+  if (range && length > 0 &&
+      (rec.location.kind == store::LocationKind::kParts || !FindQuery(ex_->head().query, "partNumber").present)) {
     status = 206;
     char cr[80];
     int n = std::snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", static_cast<unsigned long long>(first),
@@ -585,6 +602,14 @@ void S3Handler::GetObject(bool head) {
   if (length == 0) {
     stage_ = Stage::kDone;
     ex_->EndStream();
+    return;
+  }
+  if (rec.location.kind == store::LocationKind::kParts) {
+    if (!StartMultipartRead(record_value_, first, length,
+                            store::ReadHandler{&S3Handler::OnReadData, &S3Handler::OnReadDone})) {
+      stage_ = Stage::kDone;
+      ex_->AbortStream();
+    }
     return;
   }
   auto r = svc_->object_io().BeginGet(rec, first, range ? length : UINT64_MAX,
@@ -612,6 +637,10 @@ void S3Handler::OnChunkSent(void* ctx) {
 void S3Handler::OnReadDone(void* ctx, Status st) {
   auto* self = static_cast<S3Handler*>(ctx);
   self->reader_ = nullptr;
+  if (st.ok() && self->ContinueMultipartRead()) return;  // the next part of a multipart object
+  if (st.ok() && self->MultipartReadFailed()) {
+    st = Status::Internal("a part's read could not start");
+  }
   self->stage_ = Stage::kDone;
   if (st.ok()) {
     self->ex_->EndStream();

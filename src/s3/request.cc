@@ -32,6 +32,43 @@ void ClassifyObjectSubresource(http::Method m, std::string_view q, Classified* c
     c->op = S3Op::kGetObjectAttributes;
   }
 }
+
+// Multipart sub-resources (?uploads, ?uploadId, ?partNumber). nullopt: not a multipart
+// request (or one we do not serve, such as UploadPartCopy: 501).
+std::optional<S3Op> ClassifyMultipart(http::Method m, std::string_view q, bool bucket_level,
+                                      bool copy) {
+  const bool uploads = FindQuery(q, "uploads").present;
+  const bool upload_id = FindQuery(q, "uploadId").present;
+  const bool part = FindQuery(q, "partNumber").present;
+  for (auto s : kSubresources) {
+    if (s != "uploads" && s != "uploadId" && s != "partNumber" && FindQuery(q, s).present) {
+      return std::nullopt;
+    }
+  }
+  if (bucket_level) {
+    if (m == http::Method::kGet && uploads && !upload_id && !part) return S3Op::kListMultipartUploads;
+    return std::nullopt;
+  }
+  if (uploads) {
+    if (m == http::Method::kPost && !upload_id && !part) return S3Op::kCreateMultipartUpload;
+    return std::nullopt;
+  }
+  if (upload_id) {
+    switch (m) {
+      case http::Method::kPut:
+        return part && !copy ? std::optional(S3Op::kUploadPart) : std::nullopt;  // copy: 501
+      case http::Method::kPost: return part ? std::nullopt : std::optional(S3Op::kCompleteMultipartUpload);
+      case http::Method::kDelete: return part ? std::nullopt : std::optional(S3Op::kAbortMultipartUpload);
+      case http::Method::kGet: return part ? std::nullopt : std::optional(S3Op::kListParts);
+      default: return std::nullopt;
+    }
+  }
+  if (part) {  // GetObject / HeadObject of one part
+    if (m == http::Method::kGet) return S3Op::kGetObject;
+    if (m == http::Method::kHead) return S3Op::kHeadObject;
+  }
+  return std::nullopt;
+}
 }  // namespace
 
 std::string_view S3OpName(S3Op op) noexcept {
@@ -54,6 +91,12 @@ std::string_view S3OpName(S3Op op) noexcept {
     case S3Op::kPutObjectTagging: return "PutObjectTagging";
     case S3Op::kDeleteObjectTagging: return "DeleteObjectTagging";
     case S3Op::kGetObjectAttributes: return "GetObjectAttributes";
+    case S3Op::kCreateMultipartUpload: return "CreateMultipartUpload";
+    case S3Op::kUploadPart: return "UploadPart";
+    case S3Op::kCompleteMultipartUpload: return "CompleteMultipartUpload";
+    case S3Op::kAbortMultipartUpload: return "AbortMultipartUpload";
+    case S3Op::kListParts: return "ListParts";
+    case S3Op::kListMultipartUploads: return "ListMultipartUploads";
     case S3Op::kOther: return "Other";
   }
   return "?";
@@ -98,6 +141,15 @@ QueryValue FindQuery(std::string_view query, std::string_view name) noexcept {
   return {};
 }
 
+bool DecodedQuery(std::string_view query, std::string_view name, std::string* out) {
+  QueryValue v = FindQuery(query, name);
+  if (!v.present) return true;
+  auto d = DecodeQueryValue(v.raw);
+  if (!d) return false;
+  *out = std::move(*d);
+  return true;
+}
+
 Classified Classify(const http::RequestHead& head) {
   Classified c;
   std::string_view path = head.path;
@@ -128,6 +180,10 @@ Classified Classify(const http::RequestHead& head) {
   }
   if (c.bucket.empty()) {
     if (m == http::Method::kGet && !has_sub) c.op = S3Op::kListBuckets;
+    return c;
+  }
+  if (auto mp = ClassifyMultipart(m, q, c.key.empty(), head.Has("x-amz-copy-source"))) {
+    c.op = *mp;
     return c;
   }
   if (c.key.empty()) {

@@ -30,6 +30,13 @@ enum class S3Op : uint8_t {
   kPutObjectTagging,     ///< PUT ?tagging
   kDeleteObjectTagging,  ///< DELETE ?tagging
   kGetObjectAttributes,  ///< GET ?attributes
+  // multipart (multipart.cc)
+  kCreateMultipartUpload,
+  kUploadPart,
+  kCompleteMultipartUpload,
+  kAbortMultipartUpload,
+  kListParts,
+  kListMultipartUploads,
   kOther,  ///< a valid S3 request this server does not implement (yet): 501
 };
 std::string_view S3OpName(S3Op op) noexcept;
@@ -47,6 +54,9 @@ struct QueryValue {
   std::string_view raw;  ///< still percent-encoded
 };
 QueryValue FindQuery(std::string_view query, std::string_view name) noexcept;
+/// The decoded value of query parameter `name` into *out (left alone when absent). False on a
+/// malformed escape.
+bool DecodedQuery(std::string_view query, std::string_view name, std::string* out);
 
 struct Classified {
   S3Op op = S3Op::kOther;

@@ -145,6 +145,7 @@ void S3Service::Attach(core::Shard& shard, store::ObjectIo* io) {
   shard_ = &shard;
   io_ = io;
   shard.AddBatchHook(&S3Service::OnBatch, this);
+  if (shard.id() == 0) StartExpirySweep();
 }
 
 void S3Service::RemoveSleeper(http::Exchange* ex) {

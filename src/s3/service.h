@@ -24,6 +24,11 @@ namespace mamute::s3 {
 
 struct ServiceConfig {
   bool test_routes = false;
+  /// Smallest part (but the last) CompleteMultipartUpload accepts, bytes. Default: 5 MiB (AWS).
+  uint64_t multipart_min_part_size = uint64_t{5} << 20;
+  /// Multipart uploads initiated longer ago than this are aborted by the sweep, seconds.
+  /// Default: 604800 (7 days).
+  uint64_t multipart_expiry_s = 604800;
 };
 
 class S3Handler;
@@ -58,6 +63,7 @@ class S3Service final : public http::Service {
   void QueueVerify(S3Handler* h) { pending_.push_back(h); }
   void UnqueueVerify(S3Handler* h);
   uint64_t batched_verifications() const noexcept { return batched_; }
+  const ServiceConfig& config() const noexcept { return config_; }
 
  private:
   static void OnBatch(void* ctx);
@@ -74,6 +80,19 @@ class S3Service final : public http::Service {
   std::vector<S3Handler*> pending_;
   std::vector<S3Handler*> running_;
   uint64_t batched_ = 0;
+
+  // Abandoned multipart uploads (multipart.cc): shard 0 aborts expired uploads, a bounded
+  // number of records per tick, so one tick never holds the loop on a long scan.
+  struct ExpiryTimer : core::Timer {
+    S3Service* svc = nullptr;
+  };
+  void StartExpirySweep();
+  static void OnExpiryTick(core::Timer* t);
+  static void OnExpiryAborted(void* ctx, Status st, bool existed);
+  std::unique_ptr<core::TimerList> expiry_list_;
+  ExpiryTimer expiry_timer_;
+  std::string expiry_cursor_;
+  uint32_t expiry_in_flight_ = 0;
 };
 
 }  // namespace mamute::s3

@@ -174,7 +174,7 @@ void S3Handler::GetObjectAttributes() {
   // ObjectParts only describes multipart objects; a single PUT has none (AWS omits it).
   if ((mask & kAttrObjectParts) && !rec.part_sizes.empty()) {
     w.Open("ObjectParts");
-    w.Element("TotalPartsCount", static_cast<uint64_t>(rec.part_sizes.size()));
+    w.Element("PartsCount", static_cast<uint64_t>(rec.part_sizes.size()));
     w.Close("ObjectParts");
   }
   if (mask & kAttrStorageClass) w.Element("StorageClass", "STANDARD");

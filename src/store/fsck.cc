@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <system_error>
+#include <type_traits>
 
 #include "store/data_dirs.h"
 #include "store/records.h"
@@ -137,6 +138,12 @@ Status ScanRecords(const MetaDb& db, Cf cf, Status (*decode)(std::string_view, R
       continue;
     }
     CheckLocation(dirs, files, cf, key, rec.location, report);
+    if constexpr (std::is_same_v<Record, ObjectRecord>) {
+      // A completed multipart object keeps its bytes in its parts' files.
+      for (const PartLocation& p : rec.parts) {
+        CheckLocation(dirs, files, cf, key, p.location, report);
+      }
+    }
   }
   return FromRocks(it->status(), "fsck scan " + std::string(CfName(cf)));
 }
@@ -157,8 +164,8 @@ Status ScanOrphans(const MetaDb& db, const std::vector<std::string>& data_dirs,
   });
   MAMUTE_RETURN_IF_ERROR(ScanRecords<ObjectRecord>(db, Cf::kObjects, &DecodeObject, data_dirs,
                                                    &files, &report->objects_checked, report));
-  // Parts of uploads in progress (or completed objects that still point at part files) keep
-  // their files alive.
+  // Parts of uploads in progress keep their files alive (completed objects name theirs in
+  // their own record's part list, above).
   MAMUTE_RETURN_IF_ERROR(ScanRecords<PartRecord>(db, Cf::kParts, &DecodePart, data_dirs, &files,
                                                  &report->parts_checked, report));
   for (const DiskFile& f : files) {

@@ -128,7 +128,10 @@ void ObjectWriter::Reset(BucketId bucket, std::string_view key) {
   commit_outstanding_ = false;
   cond_ = PutCondition{};
   refused_ = false;
-  has_old_ = false;
+  old_files_.clear();
+  part_mode_ = false;
+  part_number_ = 0;
+  inline_limit_ = io_->options_.inline_threshold;
 }
 
 int ObjectWriter::GrabChunk() noexcept {
@@ -236,7 +239,7 @@ Result<std::size_t> ObjectWriter::Append(std::string_view data, WriteReadyCallba
   if (failed_) {
     return Err(error_);
   }
-  if (!file_started_ && total_ > io_->options_.inline_threshold) {
+  if (!file_started_ && total_ > inline_limit_) {
     StartOpen();
   }
   if (taken < data.size()) {
@@ -277,33 +280,11 @@ void ObjectWriter::Finish(const ObjectRecord& meta, const uint8_t* expected_md5,
     return;
   }
 
-  rec_ = meta;  // reuses the scratch record's vector capacity
-  rec_.size = total_;
-  rec_.mtime_ms = result_.mtime_ms;
-  rec_.etag_kind = EtagKind::kMd5;
-  rec_.etag = AsView(result_.md5.data(), result_.md5.size());
-  rec_.xxh3 = result_.xxh3;
-  rec_.part_sizes.clear();
-  if (!file_started_) {
-    rec_.location = DataLocation{};
-    rec_.location.kind = LocationKind::kInline;
-    if (fill_ >= 0) {
-      rec_.location.inline_data = AsView(chunks_[fill_].buf, chunks_[fill_].len);
-    }
-    result_.location = LocationKind::kInline;
+  if (part_mode_) {
+    EncodePartRecord(meta);
   } else {
-    rec_.location = DataLocation{};
-    rec_.location.kind = LocationKind::kFile;
-    rec_.location.file = file_;
-    rec_.location.data_dir = dir_;
-    result_.location = LocationKind::kFile;
-    result_.file = file_;
-    result_.data_dir = dir_;
+    EncodeObjectRecord(meta);
   }
-  EncodeObject(rec_, &record_buf_);
-  rec_.location.inline_data = {};
-  key_buf_.clear();
-  AppendObjectKey(&key_buf_, bucket_, key_);
 
   if (!file_started_) {
     if (fill_ >= 0) {
@@ -325,6 +306,53 @@ void ObjectWriter::Finish(const ObjectRecord& meta, const uint8_t* expected_md5,
     fill_ = -1;
   }
   Advance();
+}
+
+void ObjectWriter::SetLocation(DataLocation* loc) noexcept {
+  *loc = DataLocation{};
+  if (!file_started_) {
+    loc->kind = LocationKind::kInline;
+    if (fill_ >= 0) {
+      loc->inline_data = AsView(chunks_[fill_].buf, chunks_[fill_].len);
+    }
+    result_.location = LocationKind::kInline;
+    return;
+  }
+  loc->kind = LocationKind::kFile;
+  loc->file = file_;
+  loc->data_dir = dir_;
+  result_.location = LocationKind::kFile;
+  result_.file = file_;
+  result_.data_dir = dir_;
+}
+
+void ObjectWriter::EncodePartRecord(const ObjectRecord& meta) noexcept {
+  part_rec_.size = total_;
+  part_rec_.mtime_ms = result_.mtime_ms;
+  part_rec_.etag_md5 = AsView(result_.md5.data(), result_.md5.size());
+  part_rec_.xxh3 = result_.xxh3;
+  part_rec_.checksums = meta.checksums;
+  SetLocation(&part_rec_.location);
+  EncodePart(part_rec_, &record_buf_);
+  part_rec_.location.inline_data = {};
+  part_rec_.checksums.clear();
+  key_buf_ = PartKey(upload_, part_number_);
+}
+
+void ObjectWriter::EncodeObjectRecord(const ObjectRecord& meta) noexcept {
+  rec_ = meta;  // reuses the scratch record's vector capacity
+  rec_.size = total_;
+  rec_.mtime_ms = result_.mtime_ms;
+  rec_.etag_kind = EtagKind::kMd5;
+  rec_.etag = AsView(result_.md5.data(), result_.md5.size());
+  rec_.xxh3 = result_.xxh3;
+  rec_.part_sizes.clear();
+  rec_.parts.clear();
+  SetLocation(&rec_.location);
+  EncodeObject(rec_, &record_buf_);
+  rec_.location.inline_data = {};
+  key_buf_.clear();
+  AppendObjectKey(&key_buf_, bucket_, key_);
 }
 
 void ObjectWriter::Abort() noexcept {
@@ -400,7 +428,7 @@ void ObjectWriter::OpenDir() noexcept {
 void ObjectWriter::Commit() noexcept {
   state_ = State::kCommitting;
   commit_.batch.Clear();
-  Status st = commit_.batch.Put(Cf::kObjects, key_buf_, record_buf_);
+  Status st = commit_.batch.Put(part_mode_ ? Cf::kParts : Cf::kObjects, key_buf_, record_buf_);
   if (!st.ok()) {
     Fail(std::move(st));
     return;
@@ -459,33 +487,36 @@ bool EtagListHas(std::string_view list, const ObjectRecord& rec) {
 // its data file for the garbage list.
 Status ObjectWriter::CommitPrepare(void* ctx, const CommitView& view, MetaBatch* /*batch*/) {
   auto* w = static_cast<ObjectWriter*>(ctx);
-  w->has_old_ = false;
-  Status st = view.Get(Cf::kObjects, w->key_buf_, &w->old_value_);
+  w->old_files_.clear();
+  const Cf cf = w->part_mode_ ? Cf::kParts : Cf::kObjects;
+  Status st = view.Get(cf, w->key_buf_, &w->old_value_);
   const bool exists = st.ok();
   if (!exists && st.code() != Code::kNotFound) {
     w->refused_ = true;
     return st;
   }
   if (exists) {
-    st = DecodeObject(w->old_value_, &w->old_rec_);
-    if (!st.ok()) {
-      // An undecodable record is replaced (its file, if any, is left to fsck); a condition
+    if (w->part_mode_) {
+      if (DecodePart(w->old_value_, &w->old_part_).ok() &&
+          w->old_part_.location.kind == LocationKind::kFile) {
+        w->old_files_.push_back(FileRef{w->old_part_.location.data_dir, w->old_part_.location.file});
+      }
+    } else if (!DecodeObject(w->old_value_, &w->old_rec_).ok()) {
+      // An undecodable record is replaced (its files, if any, are left to fsck); a condition
       // cannot be judged against it.
       if (w->cond_.if_match) {
         w->refused_ = true;
         return Status::FailedPrecondition("PreconditionFailed");
       }
-    } else if (w->old_rec_.location.kind == LocationKind::kFile &&
-               !(w->old_rec_.location.file == w->file_ &&
-                 w->old_rec_.location.data_dir == w->dir_)) {
-      w->has_old_ = true;
-      w->old_file_ = w->old_rec_.location.file;
-      w->old_dir_ = w->old_rec_.location.data_dir;
+    } else {
+      AppendDataFiles(w->old_rec_, &w->old_files_);  // one file, or every part's
     }
+    // Never our own file (a retried commit of the same record).
+    std::erase(w->old_files_, FileRef{w->dir_, w->file_});
   }
   if ((w->cond_.if_none_match_any && exists) ||
       (w->cond_.if_match && (!exists || !EtagListHas(w->cond_.if_match_list, w->old_rec_)))) {
-    w->has_old_ = false;
+    w->old_files_.clear();
     w->refused_ = true;
     return Status::FailedPrecondition("PreconditionFailed");
   }
@@ -515,8 +546,8 @@ void ObjectWriter::OnCommitted(core::Shard& /*shard*/, core::Message* m) {
     return;
   }
   w->final_exists_ = false;
-  if (w->has_old_) {
-    io->AddGarbage(w->old_dir_, w->old_file_);
+  for (const FileRef& f : w->old_files_) {
+    io->AddGarbage(f.dir, f.file);
   }
   io->stats_.puts.fetch_add(1, std::memory_order_relaxed);
   if (w->result_.location == LocationKind::kInline) {
@@ -1129,6 +1160,30 @@ void ObjectIo::PutBuffer(uint8_t* buf) noexcept {
 }
 
 Result<ObjectWriter*> ObjectIo::BeginPut(BucketId bucket, std::string_view key) noexcept {
+  Result<ObjectWriter*> w = NewWriter();
+  if (w) {
+    (*w)->Reset(bucket, key);
+  }
+  return w;
+}
+
+Result<ObjectWriter*> ObjectIo::BeginPart(const UploadId& upload, uint32_t part_number) noexcept {
+  Result<ObjectWriter*> w = NewWriter();
+  if (w) {
+    // Placement hashes the upload id with the part number as seed, so the parts of one upload
+    // spread over the data dirs like objects do.
+    (*w)->Reset(part_number, upload.view());
+    (*w)->bucket_ = 0;
+    (*w)->key_.clear();
+    (*w)->part_mode_ = true;
+    (*w)->upload_ = upload;
+    (*w)->part_number_ = part_number;
+    (*w)->inline_limit_ = 0;  // only an empty part stays inline
+  }
+  return w;
+}
+
+Result<ObjectWriter*> ObjectIo::NewWriter() noexcept {
   if (stopping_) {
     return Err(Status::Cancelled("shard is stopping"));
   }
@@ -1149,7 +1204,6 @@ Result<ObjectWriter*> ObjectIo::BeginPut(BucketId bucket, std::string_view key) 
     return Err(Status::Internal("MD5 init failed"));
   }
   XXH3_128bits_reset(w->xxh_);
-  w->Reset(bucket, key);
   return w;
 }
 
@@ -1165,6 +1219,9 @@ Result<ObjectReader*> ObjectIo::BeginGet(const ObjectRecord& record, uint64_t of
     return Err(Status::InvalidArgument("range starts beyond the object"));
   }
   const DataLocation& loc = record.location;
+  if (loc.kind == LocationKind::kParts) {
+    return Err(Status::InvalidArgument("a multipart object is read part by part"));
+  }
   if (loc.kind == LocationKind::kFile && loc.data_dir >= dirs_.size()) {
     return Err(Status::Corruption("object record names an unknown data dir"));
   }
@@ -1226,30 +1283,55 @@ void ObjectIo::ReleaseReader(ObjectReader* r) noexcept { free_readers_.push_back
 
 // ---------------------------------------------------------------------------- delete
 
-ObjectIo::DeleteOp* ObjectIo::GetDeleteOp() noexcept {
-  DeleteOp* op;
-  if (!free_deletes_.empty()) {
-    op = free_deletes_.back();
-    free_deletes_.pop_back();
-  } else {
-    deletes_.push_back(std::make_unique<DeleteOp>(this, *node_.db));
-    op = deletes_.back().get();
+// Every metadata-only commit (DeleteObject, DeleteObjects, tag updates, multipart Create,
+// Complete, Abort and expiry) is a MetaOp: a batch plus a commit-time hook that reads, in
+// commit order, the records the batch replaces; their data files (every part's, for a
+// multipart record) join the garbage once the batch is durable.
+
+Result<MetaOp*> ObjectIo::NewMetaOp() noexcept {
+  if (stopping_) {
+    return Err(Status::Cancelled("shard is stopping"));
   }
-  op->nkeys = 0;
-  op->set_tags = false;
-  op->commit.batch.Clear();
+  MetaOp* op;
+  if (!free_meta_ops_.empty()) {
+    op = free_meta_ops_.back();
+    free_meta_ops_.pop_back();
+  } else {
+    meta_ops_.push_back(std::make_unique<MetaOp>(this, *node_.db));
+    op = meta_ops_.back().get();
+  }
+  op->commit_.batch.Clear();
+  op->mode_ = MetaOp::Mode::kBatch;
+  op->nkeys_ = 0;
+  op->tag_text_.clear();
+  op->garbage_.clear();
+  op->keep_.clear();
+  op->replaced_files_.clear();
+  op->existed_ = false;
   return op;
 }
 
-Status ObjectIo::EnqueueDeleteOp(DeleteOp* op, DeleteCallback cb, void* ctx) noexcept {
-  op->cb = cb;
-  op->ctx = ctx;
-  op->commit.callback = &ObjectIo::DeleteCommitted;
-  op->commit.prepare = op->set_tags ? &ObjectIo::TagsPrepare : &ObjectIo::DeletePrepare;
-  op->commit.ctx = op;
-  Status st = node_.commits->Enqueue(&op->commit);
+void MetaOp::add_replaced_key(std::string_view key) {
+  if (replaced_keys_.size() <= nkeys_) {
+    replaced_keys_.resize(nkeys_ + 1);
+  }
+  replaced_keys_[nkeys_++].assign(key);
+}
+
+void ObjectIo::Discard(MetaOp* op) noexcept { free_meta_ops_.push_back(op); }
+
+Status ObjectIo::Submit(MetaOp* op, MetaOpCallback cb, void* ctx) noexcept {
+  op->cb_ = cb;
+  op->ctx_ = ctx;
+  op->commit_.callback = &ObjectIo::MetaOpCommitted;
+  // A batch that replaces no record needs no hook (and may then be written alone, as is).
+  op->commit_.prepare = op->mode_ == MetaOp::Mode::kTags ? &ObjectIo::TagsPrepare
+                        : op->nkeys_ > 0                 ? &ObjectIo::MetaOpPrepare
+                                                         : nullptr;
+  op->commit_.ctx = op;
+  Status st = node_.commits->Enqueue(&op->commit_);
   if (!st.ok()) {
-    free_deletes_.push_back(op);
+    free_meta_ops_.push_back(op);
     return st;
   }
   ++commits_outstanding_;
@@ -1265,114 +1347,115 @@ Status ObjectIo::Delete(BucketId bucket, std::string_view key, DeleteCallback cb
 
 Status ObjectIo::DeleteMany(BucketId bucket, const std::vector<std::string>& keys,
                             DeleteCallback cb, void* ctx) noexcept {
-  if (stopping_) {
-    return Status::Cancelled("shard is stopping");
+  Result<MetaOp*> op = NewMetaOp();
+  if (!op) {
+    return op.error();
   }
-  DeleteOp* op = GetDeleteOp();
-  if (op->key_bufs.size() < keys.size()) {
-    op->key_bufs.resize(keys.size());
-  }
+  (*op)->mode_ = MetaOp::Mode::kDelete;
   for (const std::string& key : keys) {
-    std::string& kb = op->key_bufs[op->nkeys++];
-    kb.clear();
-    AppendObjectKey(&kb, bucket, key);
+    (*op)->add_replaced_key(ObjectKey(bucket, key));
   }
-  return EnqueueDeleteOp(op, cb, ctx);
+  return Submit(*op, cb, ctx);
 }
 
 Status ObjectIo::SetTags(BucketId bucket, std::string_view key,
                          const std::vector<KeyValue>& tags, DeleteCallback cb,
                          void* ctx) noexcept {
-  if (stopping_) {
-    return Status::Cancelled("shard is stopping");
+  Result<MetaOp*> op = NewMetaOp();
+  if (!op) {
+    return op.error();
   }
-  DeleteOp* op = GetDeleteOp();
-  op->set_tags = true;
-  if (op->key_bufs.empty()) {
-    op->key_bufs.resize(1);
-  }
-  op->key_bufs[0].clear();
-  AppendObjectKey(&op->key_bufs[0], bucket, key);
-  op->nkeys = 1;
-  op->tag_text.clear();
+  (*op)->mode_ = MetaOp::Mode::kTags;
+  (*op)->add_replaced_key(ObjectKey(bucket, key));
   for (const KeyValue& kv : tags) {
-    op->tag_text.emplace_back(kv.key);
-    op->tag_text.emplace_back(kv.value);
+    (*op)->tag_text_.emplace_back(kv.key);
+    (*op)->tag_text_.emplace_back(kv.value);
   }
-  return EnqueueDeleteOp(op, cb, ctx);
+  return Submit(*op, cb, ctx);
 }
 
-// On the commit thread: the records these deletes remove, read in commit order, name the data
-// files that go on the garbage list.
-Status ObjectIo::DeletePrepare(void* ctx, const CommitView& view, MetaBatch* batch) {
-  auto* op = static_cast<DeleteOp*>(ctx);
-  op->existed = false;
-  op->old_files.clear();
-  batch->Clear();
-  for (std::size_t i = 0; i < op->nkeys; ++i) {
-    Status st = view.Get(Cf::kObjects, op->key_bufs[i], &op->old_value);
+// On the commit thread: the records the batch replaces, read in commit order (seeing earlier
+// requests of the same group), name the data files that go on the garbage list — all of a
+// multipart record's part files — except those the batch keeps. kDelete: the batch is the
+// deletion of the replaced keys that exist.
+Status ObjectIo::MetaOpPrepare(void* ctx, const CommitView& view, MetaBatch* batch) {
+  auto* op = static_cast<MetaOp*>(ctx);
+  op->existed_ = false;
+  op->replaced_files_.clear();
+  if (op->mode_ == MetaOp::Mode::kDelete) {
+    batch->Clear();
+  }
+  for (std::size_t i = 0; i < op->nkeys_; ++i) {
+    Status st = view.Get(Cf::kObjects, op->replaced_keys_[i], &op->old_value_);
     if (st.code() == Code::kNotFound) {
       continue;
     }
     MAMUTE_RETURN_IF_ERROR(st);
-    op->existed = true;
-    if (DecodeObject(op->old_value, &op->old_rec).ok() &&
-        op->old_rec.location.kind == LocationKind::kFile) {
-      op->old_files.push_back(
-          Garbage{0, op->old_rec.location.data_dir, op->old_rec.location.file});
+    op->existed_ = true;
+    if (DecodeObject(op->old_value_, &op->old_rec_).ok()) {
+      AppendDataFiles(op->old_rec_, &op->replaced_files_);  // one file, or every part's
     }
-    MAMUTE_RETURN_IF_ERROR(batch->Delete(Cf::kObjects, op->key_bufs[i]));
+    if (op->mode_ == MetaOp::Mode::kDelete) {
+      MAMUTE_RETURN_IF_ERROR(batch->Delete(Cf::kObjects, op->replaced_keys_[i]));
+    }
+  }
+  for (const FileRef& k : op->keep_) {
+    std::erase(op->replaced_files_, k);
   }
   return Status::Ok();
 }
 
 // On the commit thread: the object's current record with new tags (nothing if it is gone).
+// Its data files stay.
 Status ObjectIo::TagsPrepare(void* ctx, const CommitView& view, MetaBatch* batch) {
-  auto* op = static_cast<DeleteOp*>(ctx);
-  op->existed = false;
-  op->old_files.clear();
+  auto* op = static_cast<MetaOp*>(ctx);
+  op->existed_ = false;
+  op->replaced_files_.clear();
   batch->Clear();
-  Status st = view.Get(Cf::kObjects, op->key_bufs[0], &op->old_value);
+  Status st = view.Get(Cf::kObjects, op->replaced_keys_[0], &op->old_value_);
   if (st.code() == Code::kNotFound) {
     return Status::Ok();
   }
   MAMUTE_RETURN_IF_ERROR(st);
-  MAMUTE_RETURN_IF_ERROR(DecodeObject(op->old_value, &op->old_rec));
-  op->existed = true;
-  op->old_rec.tags.clear();
-  for (std::size_t i = 0; i + 1 < op->tag_text.size(); i += 2) {
-    op->old_rec.tags.push_back(KeyValue{op->tag_text[i], op->tag_text[i + 1]});
+  MAMUTE_RETURN_IF_ERROR(DecodeObject(op->old_value_, &op->old_rec_));
+  op->existed_ = true;
+  op->old_rec_.tags.clear();
+  for (std::size_t i = 0; i + 1 < op->tag_text_.size(); i += 2) {
+    op->old_rec_.tags.push_back(KeyValue{op->tag_text_[i], op->tag_text_[i + 1]});
   }
-  op->new_value.clear();
-  EncodeObject(op->old_rec, &op->new_value);
-  return batch->Put(Cf::kObjects, op->key_bufs[0], op->new_value);
+  op->new_value_.clear();
+  EncodeObject(op->old_rec_, &op->new_value_);
+  return batch->Put(Cf::kObjects, op->replaced_keys_[0], op->new_value_);
 }
 
-void ObjectIo::DeleteCommitted(void* ctx, Status st) {
-  auto* op = static_cast<DeleteOp*>(ctx);
-  op->status = std::move(st);
-  op->msg.fn = &ObjectIo::OnDeleteMsg;
-  op->msg.op = op;
-  op->io_->shard_.Post(&op->msg);
+void ObjectIo::MetaOpCommitted(void* ctx, Status st) {
+  auto* op = static_cast<MetaOp*>(ctx);
+  op->status_ = std::move(st);
+  op->msg_.fn = &ObjectIo::OnMetaOpMsg;
+  op->msg_.op = op;
+  op->io_->shard_.Post(&op->msg_);
 }
 
-void ObjectIo::OnDeleteMsg(core::Shard& /*shard*/, core::Message* m) {
-  DeleteOp* op = static_cast<DeleteOp::Msg*>(m)->op;
+void ObjectIo::OnMetaOpMsg(core::Shard& /*shard*/, core::Message* m) {
+  MetaOp* op = static_cast<MetaOp::Msg*>(m)->op;
   ObjectIo* io = op->io_;
   --io->commits_outstanding_;
-  if (op->status.ok()) {
-    for (const Garbage& g : op->old_files) {
-      io->AddGarbage(g.dir, g.file);
+  if (op->status_.ok()) {
+    for (const FileRef& f : op->garbage_) {
+      io->AddGarbage(f.dir, f.file);
     }
-    if (op->existed && !op->set_tags) {
+    for (const FileRef& f : op->replaced_files_) {
+      io->AddGarbage(f.dir, f.file);
+    }
+    if (op->existed_ && op->mode_ == MetaOp::Mode::kDelete) {
       io->stats_.deletes.fetch_add(1, std::memory_order_relaxed);
     }
   }
-  const DeleteCallback cb = op->cb;
-  void* const ctx = op->ctx;
-  const bool existed = op->existed;
-  Status st = std::move(op->status);
-  io->free_deletes_.push_back(op);
+  const MetaOpCallback cb = op->cb_;
+  void* const ctx = op->ctx_;
+  const bool existed = op->existed_;
+  Status st = std::move(op->status_);
+  io->free_meta_ops_.push_back(op);
   cb(ctx, std::move(st), existed);
 }
 

@@ -120,6 +120,8 @@ using PutCallback = void (*)(void* ctx, Status status, const PutResult& result);
 /// A delete ended. `existed`: a record was there and is now gone (DeleteMany: any of them).
 /// SetTags: `existed` false means there was no such object and nothing changed.
 using DeleteCallback = void (*)(void* ctx, Status status, bool existed);
+/// A MetaOp committed (OK) or failed. `replaced`: the objects CF key it named had a record.
+using MetaOpCallback = DeleteCallback;
 
 /// A conditional PUT (If-None-Match / If-Match), checked atomically at commit time against the
 /// key's current record (CommitQueue's prepare hook). A failed check fails the PUT with
@@ -132,6 +134,54 @@ struct PutCondition {
 
 class ObjectIo;
 class ObjectReader;
+
+/// A metadata batch committed through the CommitQueue on behalf of a shard, with data files
+/// to unlink (after the grace period) once it is durable: how DeleteObject, DeleteObjects,
+/// tag updates, Complete and AbortMultipartUpload retire records and their files. Obtained
+/// from ObjectIo::NewMetaOp, filled, then ObjectIo::Submit (or ObjectIo::Discard).
+class MetaOp {
+ public:
+  MetaOp(ObjectIo* io, const MetaDb& db) : io_(io), commit_(db) {}
+  MetaBatch& batch() noexcept { return commit_.batch; }
+  /// Files no record names once the batch is durable.
+  std::vector<FileRef>& garbage() noexcept { return garbage_; }
+  /// An objects CF key this batch overwrites or deletes: the record it has at commit time
+  /// (read by the CommitQueue's prepare hook, after every earlier commit) adds its data files
+  /// (every part's, for a multipart record) to the garbage.
+  void add_replaced_key(std::string_view key);
+  /// Files never to treat as garbage, whatever the replaced record named (the files the batch's
+  /// new record names: a second Complete of the same upload replaces a record naming them).
+  std::vector<FileRef>& keep() noexcept { return keep_; }
+
+ private:
+  friend class ObjectIo;
+  enum class Mode : uint8_t {
+    kBatch,   // the caller's batch
+    kDelete,  // the batch deletes the replaced keys that exist (Delete, DeleteMany)
+    kTags,    // the batch rewrites replaced_keys_[0]'s record with tag_text_ (SetTags)
+  };
+  struct Msg : core::Message {
+    MetaOp* op = nullptr;
+  };
+  ObjectIo* io_;
+  CommitRequest commit_;
+  Msg msg_;
+  Mode mode_ = Mode::kBatch;
+  std::vector<std::string> replaced_keys_;  // [0, nkeys_) are this op's (buffers reused)
+  std::size_t nkeys_ = 0;
+  std::vector<std::string> tag_text_;  // kTags: key, value, key, value, ...
+  std::vector<FileRef> garbage_;
+  std::vector<FileRef> keep_;
+  MetaOpCallback cb_ = nullptr;
+  void* ctx_ = nullptr;
+  // Commit thread's while in the queue.
+  Status status_;
+  std::string old_value_;
+  std::string new_value_;
+  ObjectRecord old_rec_;
+  std::vector<FileRef> replaced_files_;  // the replaced records' files, less keep_
+  bool existed_ = false;
+};
 
 /// Something with ring operations in flight (internal).
 class OpOwner {
@@ -209,6 +259,9 @@ class ObjectWriter final : public OpOwner {
   };
 
   void Reset(BucketId bucket, std::string_view key);
+  void SetLocation(DataLocation* loc) noexcept;
+  void EncodePartRecord(const ObjectRecord& meta) noexcept;
+  void EncodeObjectRecord(const ObjectRecord& meta) noexcept;
   int GrabChunk() noexcept;
   void QueueChunk(int i) noexcept;
   void SubmitWrite(int i) noexcept;
@@ -290,9 +343,15 @@ class ObjectWriter final : public OpOwner {
   Status commit_status_;
   std::string old_value_;
   ObjectRecord old_rec_;
-  bool has_old_ = false;
-  FileId old_file_;
-  uint32_t old_dir_ = 0;
+  PartRecord old_part_;
+  std::vector<FileRef> old_files_;  // data files of the record this commit replaced
+
+  // Multipart part mode (ObjectIo::BeginPart): the commit writes a PartRecord.
+  bool part_mode_ = false;
+  UploadId upload_;
+  uint32_t part_number_ = 0;
+  uint64_t inline_limit_ = 0;  // bodies up to this size stay inline
+  PartRecord part_rec_;
 };
 
 /// Where a GET's data goes.
@@ -388,6 +447,13 @@ class ObjectIo {
   /// A writer for bucket/key. ResourceExhausted if the chunk buffers cannot be allocated;
   /// Cancelled once the shard is stopping.
   [[nodiscard]] Result<ObjectWriter*> BeginPut(BucketId bucket, std::string_view key) noexcept;
+  /// A writer for part `part_number` of multipart upload `upload`: the same data path, but
+  /// every non-empty body gets a data file (a completed object references part files, it does
+  /// not copy them) and Finish() commits a PartRecord under PartKey (only `meta.checksums` is
+  /// used). A part uploaded again under the same number replaces the old one, whose file
+  /// becomes garbage like an overwritten object's.
+  [[nodiscard]] Result<ObjectWriter*> BeginPart(const UploadId& upload,
+                                                uint32_t part_number) noexcept;
 
   /// Starts reading [offset, offset + length) of the object `record` describes (length is
   /// clipped to the object; UINT64_MAX: to the end). The record (and the buffer it borrows
@@ -411,6 +477,15 @@ class ObjectIo {
   [[nodiscard]] Status SetTags(BucketId bucket, std::string_view key,
                                const std::vector<KeyValue>& tags, DeleteCallback cb,
                                void* ctx) noexcept;
+
+  /// A pooled MetaOp with an empty batch. Cancelled once the shard is stopping.
+  [[nodiscard]] Result<MetaOp*> NewMetaOp() noexcept;
+  /// Enqueues the op's batch. OK: `cb` runs later on this shard, after the garbage (on
+  /// success) was queued for unlinking; the op returns to the pool. An error (queue full):
+  /// nothing happened, `cb` will not run, the op is back in the pool.
+  [[nodiscard]] Status Submit(MetaOp* op, MetaOpCallback cb, void* ctx) noexcept;
+  /// Returns an op that will not be submitted.
+  void Discard(MetaOp* op) noexcept;
 
   const ObjectIoStats& stats() const noexcept { return stats_; }
   const ObjectIoOptions& options() const noexcept { return options_; }
@@ -453,31 +528,7 @@ class ObjectIo {
     ObjectIo* io_;
     char path_[64] = {};
   };
-  struct DeleteOp {
-    explicit DeleteOp(ObjectIo* io, const MetaDb& db) : io_(io), commit(db) {}
-    struct Msg : core::Message {
-      DeleteOp* op = nullptr;
-    };
-    ObjectIo* io_;
-    CommitRequest commit;
-    Msg msg;
-    std::vector<std::string> key_bufs;  // encoded objects CF keys
-    std::size_t nkeys = 0;              // key_bufs[0, nkeys) are this op's
-    bool set_tags = false;              // SetTags instead of a delete
-    std::vector<std::string> tag_text;  // SetTags: key, value, key, value, ...
-    DeleteCallback cb = nullptr;
-    void* ctx = nullptr;
-    // Commit thread's while in the queue.
-    Status status;
-    std::string old_value;
-    std::string new_value;
-    ObjectRecord old_rec;
-    bool existed = false;
-    std::vector<Garbage> old_files;
-  };
-  DeleteOp* GetDeleteOp() noexcept;
-  Status EnqueueDeleteOp(DeleteOp* op, DeleteCallback cb, void* ctx) noexcept;
-  static Status DeletePrepare(void* ctx, const CommitView& view, MetaBatch* batch);
+  static Status MetaOpPrepare(void* ctx, const CommitView& view, MetaBatch* batch);
   static Status TagsPrepare(void* ctx, const CommitView& view, MetaBatch* batch);
   struct SweepTimer : core::Timer {
     ObjectIo* io = nullptr;
@@ -502,8 +553,9 @@ class ObjectIo {
   void ReaderOpening(const FileId& file, int delta) noexcept;
   bool HasOpeningReader(const FileId& file) const noexcept;
 
-  static void DeleteCommitted(void* ctx, Status st);
-  static void OnDeleteMsg(core::Shard& shard, core::Message* m);
+  static void MetaOpCommitted(void* ctx, Status st);
+  static void OnMetaOpMsg(core::Shard& shard, core::Message* m);
+  Result<ObjectWriter*> NewWriter() noexcept;
   static void OnStop(void* self);
   static bool IsDrained(void* self);
 
@@ -524,8 +576,8 @@ class ObjectIo {
   std::vector<ObjectWriter*> free_writers_;
   std::vector<std::unique_ptr<ObjectReader>> readers_;
   std::vector<ObjectReader*> free_readers_;
-  std::vector<std::unique_ptr<DeleteOp>> deletes_;
-  std::vector<DeleteOp*> free_deletes_;
+  std::vector<std::unique_ptr<MetaOp>> meta_ops_;
+  std::vector<MetaOp*> free_meta_ops_;
   std::vector<std::unique_ptr<UnlinkOp>> unlinks_;
   std::vector<UnlinkOp*> free_unlinks_;
   uint32_t unlinks_in_flight_ = 0;

@@ -383,11 +383,27 @@ Status DecodeBucketName(std::string_view in, BucketId* id) {
 
 // ---- object -------------------------------------------------------------------------------------
 
+void AppendDataFiles(const ObjectRecord& r, std::vector<FileRef>* out) {
+  if (r.location.kind == LocationKind::kFile) {
+    out->push_back(FileRef{r.location.data_dir, r.location.file});
+  }
+  if (r.location.kind == LocationKind::kParts) {
+    for (const PartLocation& p : r.parts) {
+      if (p.location.kind == LocationKind::kFile) {
+        out->push_back(FileRef{p.location.data_dir, p.location.file});
+      }
+    }
+  }
+}
+
 void EncodeObject(const ObjectRecord& r, std::string* out) {
   out->clear();
-  out->reserve(64 + r.etag.size() + r.location.inline_data.size());
+  out->reserve(64 + r.etag.size() + r.location.inline_data.size() + r.parts.size() * 40);
   RecordWriter w(out);
-  w.U8(kFormatV1);
+  const bool parts = r.location.kind == LocationKind::kParts;
+  // v1 stays the format of every object that is not a completed multipart upload, so records
+  // written before multipart existed and records written now are the same bytes.
+  w.U8(parts ? kFormatV2 : kFormatV1);
   w.Varint(r.size);
   w.SignedVarint(r.mtime_ms);
   w.U8(static_cast<uint8_t>(r.etag_kind));
@@ -403,8 +419,8 @@ void EncodeObject(const ObjectRecord& r, std::string* out) {
   if (!r.tags.empty()) {
     bits |= kHasTags;
   }
-  if (!r.part_sizes.empty()) {
-    bits |= kHasPartSizes;
+  if (!parts && !r.part_sizes.empty()) {
+    bits |= kHasPartSizes;  // v2: the sizes are in the parts list
   }
   w.Varint(bits);
   WriteHeaders(w, r.headers);
@@ -424,12 +440,60 @@ void EncodeObject(const ObjectRecord& r, std::string* out) {
     }
   }
   // Last, so that a large inline body is one contiguous tail.
+  if (parts) {
+    w.U8(static_cast<uint8_t>(LocationKind::kParts));
+    w.Varint(r.parts.size());
+    for (const PartLocation& p : r.parts) {
+      w.Varint(p.size);
+      WriteHash(w, p.xxh3);
+      WriteLocation(w, p.location);
+    }
+    return;
+  }
   WriteLocation(w, r.location);
 }
 
+namespace {
+// v2 tail: u8 kParts ‖ varint n ‖ (varint size ‖ fixed128 xxh3 ‖ location)*n, n ≥ 1; each
+// location inline (its length equal to the part size) or file; the sizes add up to `size`.
+Status ReadParts(RecordReader& r, ObjectRecord* out) {
+  uint8_t kind = 0;
+  RETURN_IF_ERROR(r.U8(&kind));
+  if (kind != static_cast<uint8_t>(LocationKind::kParts)) {
+    return Status::Corruption("object record v2: location is not a part list");
+  }
+  out->location = DataLocation{};
+  out->location.kind = LocationKind::kParts;
+  std::size_t n = 0;
+  RETURN_IF_ERROR(r.Count(19, &n));
+  if (n == 0) {
+    return Status::Corruption("object record v2: empty part list");
+  }
+  out->parts.resize(n);
+  out->part_sizes.resize(n);
+  uint64_t sum = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    PartLocation& p = out->parts[i];
+    RETURN_IF_ERROR(r.Varint(&p.size));
+    RETURN_IF_ERROR(ReadHash(r, &p.xxh3));
+    RETURN_IF_ERROR(ReadLocation(r, &p.location));
+    RETURN_IF_ERROR(CheckInlineSize(p.location, p.size));
+    out->part_sizes[i] = p.size;
+    if (__builtin_add_overflow(sum, p.size, &sum)) {
+      return Status::Corruption("object record: part sizes overflow");
+    }
+  }
+  if (sum != out->size) {
+    return Status::Corruption("object record: part sizes do not add up to the size");
+  }
+  return Status::Ok();
+}
+}  // namespace
+
 Status DecodeObject(std::string_view in, ObjectRecord* out) {
   RecordReader r(in);
-  RETURN_IF_ERROR(r.Version(kFormatV1, "object record"));
+  const bool v2 = !in.empty() && static_cast<uint8_t>(in[0]) == kFormatV2;
+  RETURN_IF_ERROR(r.Version(v2 ? kFormatV2 : kFormatV1, "object record"));
   RETURN_IF_ERROR(r.Varint(&out->size));
   RETURN_IF_ERROR(r.SignedVarint(&out->mtime_ms));
   uint8_t kind = 0;
@@ -454,6 +518,10 @@ Status DecodeObject(std::string_view in, ObjectRecord* out) {
   out->checksums.clear();
   out->tags.clear();
   out->part_sizes.clear();
+  out->parts.clear();
+  if (v2 && (bits & kHasPartSizes)) {
+    return Status::Corruption("object record v2: part sizes outside the part list");
+  }
   if (bits & kHasUserMeta) {
     RETURN_IF_ERROR(ReadKeyValues(r, &out->user_meta));
   }
@@ -485,8 +553,12 @@ Status DecodeObject(std::string_view in, ObjectRecord* out) {
        (bits & kHasPartSizes && out->part_sizes.empty()))) {
     return Status::Corruption("object record: empty list marked present");
   }
-  RETURN_IF_ERROR(ReadLocation(r, &out->location));
-  RETURN_IF_ERROR(CheckInlineSize(out->location, out->size));
+  if (v2) {
+    RETURN_IF_ERROR(ReadParts(r, out));
+  } else {
+    RETURN_IF_ERROR(ReadLocation(r, &out->location));
+    RETURN_IF_ERROR(CheckInlineSize(out->location, out->size));
+  }
   return r.Finish("object record");
 }
 

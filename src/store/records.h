@@ -23,6 +23,8 @@
 namespace mamute::store {
 
 inline constexpr uint8_t kFormatV1 = 1;
+/// ObjectRecord of a completed multipart upload (location kParts); see docs/storage.md.
+inline constexpr uint8_t kFormatV2 = 2;
 
 // ---- primitives (also for mgmt/'s values in the apikeys and mgmt column families) ----------
 
@@ -107,7 +109,11 @@ struct ContentHeaders {
   friend bool operator==(const ContentHeaders&, const ContentHeaders&) = default;
 };
 
-enum class LocationKind : uint8_t { kInline = 0, kFile = 1 };
+enum class LocationKind : uint8_t {
+  kInline = 0,
+  kFile = 1,
+  kParts = 2,  ///< ObjectRecord only (format v2): the data is the record's `parts`, in order
+};
 
 /// Where the bytes are: inline in the record (small objects) or in a data file.
 struct DataLocation {
@@ -116,6 +122,21 @@ struct DataLocation {
   FileId file;                   ///< kFile: named by DataFileRelPath(file)
   uint32_t data_dir = 0;         ///< kFile: index of the data dir holding the file
   friend bool operator==(const DataLocation&, const DataLocation&) = default;
+};
+
+/// One part of a completed multipart object: its bytes stay in the part's own data file.
+struct PartLocation {
+  uint64_t size = 0;
+  Hash128 xxh3;           ///< XXH3-128 of this part's bytes (verified on a full read of it)
+  DataLocation location;  ///< kInline or kFile
+  friend bool operator==(const PartLocation&, const PartLocation&) = default;
+};
+
+/// A data file some record names: what an overwrite or delete turns into garbage.
+struct FileRef {
+  uint32_t dir = 0;
+  FileId file;
+  friend bool operator==(const FileRef&, const FileRef&) = default;
 };
 
 // ---- records --------------------------------------------------------------------------------
@@ -151,8 +172,13 @@ struct ObjectRecord {
   std::vector<KeyValue> tags;
   DataLocation location;  ///< kInline requires inline_data.size() == size
   std::vector<uint64_t> part_sizes;  ///< multipart objects: sizes of the parts; sum == size
+  /// location.kind == kParts: where each part's bytes are (format v2). The decoder also fills
+  /// part_sizes from it. Empty otherwise.
+  std::vector<PartLocation> parts;
   friend bool operator==(const ObjectRecord&, const ObjectRecord&) = default;
 };
+/// Appends the data files `r` names (its file, or each part file) to `out`.
+void AppendDataFiles(const ObjectRecord& r, std::vector<FileRef>* out);
 void EncodeObject(const ObjectRecord& r, std::string* out);
 Status DecodeObject(std::string_view in, ObjectRecord* out);
 

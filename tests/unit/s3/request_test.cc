@@ -35,7 +35,9 @@ TEST(Classify, Table) {
       {"GET", "/b?list-type=3", S3Op::kOther, "b", ""},
       {"GET", "/b?location", S3Op::kGetBucketLocation, "b", ""},
       {"GET", "/b?versioning", S3Op::kGetBucketVersioning, "b", ""},
-      {"GET", "/b?uploads", S3Op::kOther, "b", ""},
+      {"GET", "/b?uploads", S3Op::kListMultipartUploads, "b", ""},
+      {"GET", "/b?uploads&prefix=a&max-uploads=2", S3Op::kListMultipartUploads, "b", ""},
+      {"POST", "/b?uploads", S3Op::kOther, "b", ""},
       {"GET", "/b?versions", S3Op::kOther, "b", ""},
       {"HEAD", "/b", S3Op::kHeadBucket, "b", ""},
       {"PUT", "/b", S3Op::kCreateBucket, "b", ""},
@@ -53,12 +55,20 @@ TEST(Classify, Table) {
       {"HEAD", "/b/k?attributes", S3Op::kOther, "b", "k"},
       {"GET", "/b?tagging", S3Op::kOther, "b", ""},
       {"PUT", "/b/k", S3Op::kPutObject, "b", "k"},
-      {"PUT", "/b/k?partNumber=1&uploadId=x", S3Op::kOther, "b", "k"},
+      {"PUT", "/b/k?partNumber=1&uploadId=x", S3Op::kUploadPart, "b", "k"},
+      {"PUT", "/b/k?uploadId=x", S3Op::kOther, "b", "k"},
+      {"POST", "/b/k?uploadId=x", S3Op::kCompleteMultipartUpload, "b", "k"},
+      {"DELETE", "/b/k?uploadId=x", S3Op::kAbortMultipartUpload, "b", "k"},
+      {"GET", "/b/k?uploadId=x&max-parts=2", S3Op::kListParts, "b", "k"},
+      {"GET", "/b/k?partNumber=2", S3Op::kGetObject, "b", "k"},
+      {"HEAD", "/b/k?partNumber=2", S3Op::kHeadObject, "b", "k"},
+      {"GET", "/b/k?partNumber=2&tagging", S3Op::kOther, "b", "k"},
+      {"POST", "/b/k?uploads&tagging", S3Op::kOther, "b", "k"},
       {"GET", "/b/dir/a%20b%2Fc", S3Op::kGetObject, "b", "dir/a b/c"},
       {"GET", "/b/k?tagging", S3Op::kGetObjectTagging, "b", "k"},
       {"HEAD", "/b/k", S3Op::kHeadObject, "b", "k"},
       {"DELETE", "/b/k", S3Op::kDeleteObject, "b", "k"},
-      {"POST", "/b/k?uploads", S3Op::kOther, "b", "k"},
+      {"POST", "/b/k?uploads", S3Op::kCreateMultipartUpload, "b", "k"},
       {"GET", "/b/..%2F..%2Fetc", S3Op::kGetObject, "b", "../../etc"},
   };
   for (const auto& c : cases) {
@@ -71,6 +81,8 @@ TEST(Classify, Table) {
   }
 }
 
+// With x-amz-copy-source, a PUT is CopyObject, never a plain write; UploadPartCopy is not
+// served here (501).
 TEST(Classify, CopySourceIsNotAPlainPut) {
   const std::string target = "/b/k";
   http::RequestHead h = Head("PUT", target);
@@ -83,6 +95,16 @@ TEST(Classify, CopySourceIsNotAPlainPut) {
   hp.headers[0] = {"x-amz-copy-source", "/b/other"};
   hp.header_count = 1;
   EXPECT_NE(Classify(hp).op, S3Op::kCopyObject);
+  EXPECT_EQ(Classify(hp).op, S3Op::kOther);  // UploadPartCopy: 501
+}
+
+TEST(DecodedQuery, AbsentPresentMalformed) {
+  std::string v = "kept";
+  EXPECT_TRUE(DecodedQuery("a=1", "prefix", &v));
+  EXPECT_EQ(v, "kept");
+  EXPECT_TRUE(DecodedQuery("prefix=a%2Fb+c", "prefix", &v));
+  EXPECT_EQ(v, "a/b c");
+  EXPECT_FALSE(DecodedQuery("prefix=%zz", "prefix", &v));
 }
 
 TEST(Classify, BadPercentEncoding) {

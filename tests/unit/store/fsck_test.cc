@@ -147,6 +147,38 @@ TEST_F(FsckTest, FindsOrphansTempsStraysMissingAndCorruptThenRepairs) {
   EXPECT_TRUE(r->temp_files.empty());
 }
 
+// A completed multipart object names its part files in its own record (format v2): they are
+// neither orphans nor leaks; a part file it names that is gone is missing data; a part file no
+// record names any more (an aborted upload that crashed before its unlink) is an orphan.
+TEST_F(FsckTest, MultipartObjectsKeepTheirPartFiles) {
+  const FileId p1{0x1100000000000000ull, 1}, p2{0x2200000000000000ull, 2};
+  const FileId gone{0x3300000000000000ull, 3}, in_progress{0x4400000000000000ull, 4};
+  const FileId aborted{0x5500000000000000ull, 5};
+  for (const FileId& f : {p1, p2, in_progress, aborted}) Touch(DataPath(f));
+  ObjectRecord r;
+  r.etag_kind = EtagKind::kMultipart;
+  r.etag = "0123456789abcdef0123456789abcdef-2";
+  r.size = 8;
+  r.location.kind = LocationKind::kParts;
+  r.parts = {{4, {}, {LocationKind::kFile, {}, p1, 0}}, {4, {}, {LocationKind::kFile, {}, p2, 0}}};
+  std::string v;
+  EncodeObject(r, &v);
+  ASSERT_TRUE(db_->Put(Cf::kObjects, ObjectKey(1, "mpu"), v).ok());
+  r.parts[1].location.file = gone;
+  EncodeObject(r, &v);
+  ASSERT_TRUE(db_->Put(Cf::kObjects, ObjectKey(1, "mpu-missing"), v).ok());
+  PutPart(1, in_progress);
+
+  auto rep = Fsck(*db_, FsckOptions{{dir_.path()}, true});
+  ASSERT_TRUE(rep.has_value()) << rep.error().ToString();
+  EXPECT_EQ(rep->orphan_files, std::vector<std::string>{DataPath(aborted)});
+  ASSERT_EQ(rep->missing.size(), 1u);
+  EXPECT_EQ(rep->missing[0].path, DataPath(gone));
+  EXPECT_TRUE(rep->corrupt.empty());
+  for (const FileId& f : {p1, p2, in_progress}) EXPECT_TRUE(fs::exists(DataPath(f)));
+  EXPECT_FALSE(fs::exists(DataPath(aborted)));
+}
+
 TEST_F(FsckTest, OfflineFsckNeedsTheDbLock) {
   auto busy = Fsck(dir_.path(), false);
   ASSERT_FALSE(busy.has_value());  // the server (here: db_) holds meta/LOCK

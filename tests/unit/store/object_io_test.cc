@@ -76,6 +76,8 @@ struct PutJob {
   bool abort_at_end = false;  // Abort() instead of Finish()
   std::optional<PutCondition> cond;  // conditional PUT
   std::vector<KeyValue> tags;
+  UploadId upload;            // with part != 0: a multipart part writer
+  uint32_t part = 0;
 
   ObjectWriter* w = nullptr;
   std::size_t off = 0;
@@ -86,7 +88,7 @@ struct PutJob {
   Latch done;
 
   void Start() {  // on the shard
-    auto r = io->BeginPut(kBucket, key);
+    auto r = part != 0 ? io->BeginPart(upload, part) : io->BeginPut(kBucket, key);
     if (!r) {
       status = r.error();
       done.Set();
@@ -453,6 +455,111 @@ TEST_F(ObjectIoTest, Delete) {
   EXPECT_TRUE(existed);
   EXPECT_EQ(Record("inline", &value).error().code(), Code::kNotFound);
   EXPECT_EQ(io_->stats().deletes.load(), 2u);
+}
+
+// Part writer: every non-empty part gets a file and a PartRecord (no object record); the same
+// number again replaces the part and retires its file; a MetaOp commits a multipart object that
+// names a part file, and an overwrite of that object retires the part file.
+TEST_F(ObjectIoTest, PartWriterAndMetaOp) {
+  const UploadId up = UploadId::Make(1, 2);
+  auto put_part = [&](uint32_t n, const std::string& data, PutResult* r) {
+    PutJob job;
+    job.io = io_.get();
+    job.data = data;
+    job.upload = up;
+    job.part = n;
+    RunOnShard([&] { job.Start(); });
+    EXPECT_TRUE(job.done.Wait());
+    *r = job.result;
+    return job.status;
+  };
+  auto part_record = [&](uint32_t n, std::string* v, PartRecord* pr) {
+    Status st = node_->db->Get(Cf::kParts, PartKey(up, n), v);
+    return st.ok() ? DecodePart(*v, pr) : st;
+  };
+  const std::string small = RandomBytes(100, 1);
+  PutResult a, b, e;
+  ASSERT_TRUE(put_part(1, small, &a).ok());
+  EXPECT_EQ(a.location, LocationKind::kFile);  // a small part is a file too: objects name it
+  EXPECT_TRUE(fs::exists(DataPath(a)));
+  std::string v;
+  PartRecord pr;
+  ASSERT_TRUE(part_record(1, &v, &pr).ok());
+  EXPECT_EQ(pr.size, 100u);
+  EXPECT_EQ(pr.location.file, a.file);
+  EXPECT_EQ(util::HexEncode(pr.etag_md5.data(), pr.etag_md5.size()), Md5Hex(small));
+  EXPECT_EQ(pr.xxh3, a.xxh3);
+
+  const std::string big = RandomBytes(300000, 2);
+  ASSERT_TRUE(put_part(1, big, &b).ok());
+  ASSERT_TRUE(part_record(1, &v, &pr).ok());
+  EXPECT_EQ(pr.location.file, b.file);
+  EXPECT_TRUE(WaitFor([&] { return !fs::exists(DataPath(a)); }));  // the replaced part
+  EXPECT_TRUE(fs::exists(DataPath(b)));
+  ASSERT_TRUE(put_part(2, "", &e).ok());
+  EXPECT_EQ(e.location, LocationKind::kInline);  // only an empty part stays inline
+
+  ObjectRecord rec;
+  rec.etag_kind = EtagKind::kMultipart;
+  rec.etag = "0123456789abcdef0123456789abcdef-1";
+  rec.size = big.size();
+  rec.location.kind = LocationKind::kParts;
+  rec.parts = {{big.size(), b.xxh3, {LocationKind::kFile, {}, b.file, 0}}};
+  std::string enc;
+  EncodeObject(rec, &enc);
+  DeleteJob job;
+  Status begin;
+  RunOnShard([&] {
+    auto op = io_->NewMetaOp();
+    ASSERT_TRUE(op.has_value());
+    ASSERT_TRUE((*op)->batch().Put(Cf::kObjects, ObjectKey(kBucket, "mpu"), enc).ok());
+    ASSERT_TRUE((*op)->batch().Delete(Cf::kParts, PartKey(up, 1)).ok());
+    (*op)->add_replaced_key(ObjectKey(kBucket, "mpu"));
+    begin = io_->Submit(*op, &DeleteJob::OnDone, &job);
+    if (!begin.ok()) {
+      job.done.Set();
+    }
+  });
+  ASSERT_TRUE(job.done.Wait());
+  ASSERT_TRUE(begin.ok() && job.status.ok());
+  EXPECT_FALSE(job.existed);
+  EXPECT_EQ(part_record(1, &v, &pr).code(), Code::kNotFound);
+  EXPECT_TRUE(WaitDrained());
+  EXPECT_TRUE(fs::exists(DataPath(b)));  // now the object's data
+  ASSERT_TRUE(Put("mpu", "tiny").ok());  // an overwrite retires every part file
+  EXPECT_TRUE(WaitFor([&] { return !fs::exists(DataPath(b)); }));
+
+  // Tags rewrite a multipart record in place; DeleteMany retires all of its part files.
+  PutResult p3, p4;
+  ASSERT_TRUE(put_part(3, RandomBytes(5000, 3), &p3).ok());
+  ASSERT_TRUE(put_part(4, RandomBytes(7000, 4), &p4).ok());
+  rec.size = 12000;
+  rec.parts = {{5000, p3.xxh3, {LocationKind::kFile, {}, p3.file, 0}},
+               {7000, p4.xxh3, {LocationKind::kFile, {}, p4.file, 0}}};
+  enc.clear();
+  EncodeObject(rec, &enc);
+  ASSERT_TRUE(node_->db->Put(Cf::kObjects, ObjectKey(kBucket, "mpu2"), enc).ok());
+  DeleteJob tags_job;
+  RunOnShard([&] {
+    begin = io_->SetTags(kBucket, "mpu2", {KeyValue{"t", "1"}}, &DeleteJob::OnDone, &tags_job);
+    if (!begin.ok()) {
+      tags_job.done.Set();
+    }
+  });
+  ASSERT_TRUE(tags_job.done.Wait());
+  ASSERT_TRUE(begin.ok() && tags_job.status.ok() && tags_job.existed);
+  EXPECT_TRUE(WaitDrained());
+  EXPECT_TRUE(fs::exists(DataPath(p3)) && fs::exists(DataPath(p4)));  // tags leave the data
+  DeleteJob del;
+  RunOnShard([&] {
+    begin = io_->DeleteMany(kBucket, {"mpu2", "absent"}, &DeleteJob::OnDone, &del);
+    if (!begin.ok()) {
+      del.done.Set();
+    }
+  });
+  ASSERT_TRUE(del.done.Wait());
+  ASSERT_TRUE(begin.ok() && del.status.ok() && del.existed);
+  EXPECT_TRUE(WaitFor([&] { return !fs::exists(DataPath(p3)) && !fs::exists(DataPath(p4)); }));
 }
 
 TEST_F(ObjectIoTest, CorruptionDetectedOnFullRead) {
