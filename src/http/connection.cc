@@ -436,9 +436,18 @@ void Connection::AbortStream() noexcept {
   StartClose();
 }
 
+// The body timeout measures the client's silence: while the handler holds the body back
+// (its writer is busy: a slow disk, a loaded machine), the client cannot send, so the timer
+// stops, and starts again in full on resume.
+void Connection::PauseBody() noexcept {
+  body_paused_ = true;
+  if (timer_kind_ == Server::kBodyTimer && stage_ == Stage::kReadBody) SetTimer(-1);
+}
+
 void Connection::ResumeBody() noexcept {
   if (!body_paused_) return;
   body_paused_ = false;
+  if (stage_ == Stage::kReadBody && !body_done_ && !responded_ && timer_kind_ == -1) SetTimer(Server::kBodyTimer);
   if (in_pump_) return;  // the running Process/Pump continues by itself
   DrainHeld();
   Pump();

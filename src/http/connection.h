@@ -61,7 +61,7 @@ class Connection final : public Exchange, private RequestParser::Sink {
   void StreamChunk(std::string_view data, void (*on_sent)(void* ctx), void* ctx) override;
   void EndStream() override;
   void AbortStream() noexcept override;
-  void PauseBody() noexcept override { body_paused_ = true; }
+  void PauseBody() noexcept override;
   void ResumeBody() noexcept override;
 
   /// A timer that knows its connection (the server's timer lists fire these).

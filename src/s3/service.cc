@@ -47,11 +47,19 @@ class BytesHandler final : public http::Handler {
 
 /// PUT|POST /_test/echo: streams the body (any size, bounded memory) and answers
 /// "<length> <fnv1a64 hex>\n", so tests check chunked and large bodies exactly.
+/// ?pause_ms=N holds the body back for N ms after its first piece, as a PUT whose disk is
+/// slow does (server-side backpressure must not count as the client's silence).
 class EchoHandler final : public http::Handler {
  public:
-  void OnHead(http::Exchange& ex) override { (void)ex; }
+  explicit EchoHandler(S3Service* svc) : svc_(svc) {}
+  void OnHead(http::Exchange& ex) override { pause_ms_ = std::min<uint64_t>(QueryU64(ex.head().query, "pause_ms", 0), 60000); }
+  void OnAbort(http::Exchange& ex) override { svc_->RemoveSleeper(&ex); }
   void OnBody(http::Exchange& ex, std::string_view piece) override {
-    (void)ex;
+    if (pause_ms_ != 0) {
+      ex.PauseBody();
+      svc_->AddSleeper(&ex, ex.shard().now_ms() + static_cast<int64_t>(pause_ms_), /*resume_body=*/true);
+      pause_ms_ = 0;
+    }
     for (unsigned char c : piece) {
       hash_ ^= c;
       hash_ *= 0x100000001b3ull;
@@ -67,6 +75,8 @@ class EchoHandler final : public http::Handler {
   }
 
  private:
+  S3Service* svc_;
+  uint64_t pause_ms_ = 0;
   uint64_t len_ = 0;
   uint64_t hash_ = 0xcbf29ce484222325ull;
 };
@@ -159,18 +169,22 @@ void S3Service::OnBatch(void* ctx) {
   if (self->sleepers_.empty()) return;
   int64_t now = self->shard_->now_ms();
   // Collect first: responding may start the next request on that connection.
-  std::vector<http::Exchange*> due;
+  std::vector<Sleeper> due;
   for (auto it = self->sleepers_.begin(); it != self->sleepers_.end();) {
     if (it->deadline_ms <= now) {
-      due.push_back(it->ex);
+      due.push_back(*it);
       it = self->sleepers_.erase(it);
     } else {
       ++it;
     }
   }
-  for (http::Exchange* ex : due) {
+  for (const Sleeper& d : due) {
+    if (d.resume_body) {
+      d.ex->ResumeBody();
+      continue;
+    }
     const http::OutHeader headers[] = {{"Content-Type", "text/plain"}};
-    ex->Respond(200, headers, 1, "slept\n");
+    d.ex->Respond(200, headers, 1, "slept\n");
   }
 }
 
@@ -187,7 +201,7 @@ http::Route S3Service::Dispatch(http::Exchange& ex) {
       return {http::MakeHandler<BytesHandler>(ex), kTestBytes, true};
     }
     if (what == "echo" && (h.method == http::Method::kPut || h.method == http::Method::kPost)) {
-      return {http::MakeHandler<EchoHandler>(ex), kTestEcho, true};
+      return {http::MakeHandler<EchoHandler>(ex, this), kTestEcho, true};
     }
     if (what == "sleep" && h.method == http::Method::kGet) {
       return {http::MakeHandler<SleepHandler>(ex, this), kTestSleep, true};

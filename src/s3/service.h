@@ -45,12 +45,16 @@ class S3Service final : public http::Service {
   void Attach(core::Shard& shard, store::ObjectIo* io);
   store::ObjectIo& object_io() noexcept { return *io_; }
 
-  // Sleepers of /_test/sleep (test-only): answered from the batch hook.
+  // Sleepers of /_test/sleep and /_test/echo?pause_ms (test-only): answered, or their body
+  // resumed, from the batch hook.
   struct Sleeper {
     http::Exchange* ex;
     int64_t deadline_ms;
+    bool resume_body;
   };
-  void AddSleeper(http::Exchange* ex, int64_t deadline_ms) { sleepers_.push_back({ex, deadline_ms}); }
+  void AddSleeper(http::Exchange* ex, int64_t deadline_ms, bool resume_body = false) {
+    sleepers_.push_back({ex, deadline_ms, resume_body});
+  }
   void RemoveSleeper(http::Exchange* ex);
 
   // ---- used by S3Handler (shard thread only)

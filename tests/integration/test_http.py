@@ -633,6 +633,20 @@ def test_large_content_length_body(server):
         assert c.request("GET", "/_test/bytes?n=1").body == b"x"
 
 
+def test_server_backpressure_is_not_client_silence(server):
+    """The handler holds the body back (a PUT waiting for a slow disk): the body timeout
+    (1 s here) measures the client's silence only, so a 2.5 s server-side pause is no 408."""
+    total = 8 << 20
+    gen, state = _large_body_stream(total)
+    with Conn(server.s3_port, timeout=60) as c:
+        c.send(build_request("PUT", "/_test/echo?pause_ms=2500", None, [f"Content-Length: {total}"]))
+        for piece in gen:
+            c.send(piece)
+        r = c.read_response()
+        assert r.status == 200, r
+        assert r.body == f"{total} {state['h']:016x}\n".encode()
+
+
 def test_large_response(server):
     n = 8 << 20
     with Conn(server.s3_port, timeout=30) as c:
