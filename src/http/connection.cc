@@ -190,7 +190,10 @@ void Connection::OnRecv(io_uring_cqe* cqe) noexcept {
     MaybeFinishClose();
     return;
   }
-  if (!recv_armed_ && res != -ENOBUFS && held_.size() < kMaxHeld && !recv_paused_) ArmRecv();
+  // Re-arm whenever fewer than kMaxHeld buffers are held — also after the -ECANCELED of a
+  // PauseRecv whose held input was drained (ResumeBody) before the cancel completed: nothing
+  // else would re-arm then, and the body would stall until its timeout (408).
+  if (!recv_armed_ && res != -ENOBUFS && held_.size() < kMaxHeld) ArmRecv();
   FlushOut();
 }
 
