@@ -10,14 +10,15 @@ bool CredentialCache::Refresh() noexcept {
   return true;
 }
 
-Result<const Credential*> CredentialCache::Lookup(std::string_view access_key_id) {
-  if (auto it = map_.find(std::string(access_key_id)); it != map_.end()) return &it->second;
+Result<std::shared_ptr<const Credential>> CredentialCache::Lookup(std::string_view access_key_id) {
+  if (auto it = map_.find(access_key_id); it != map_.end()) return it->second;
   std::string value;
   Status st = node_->db->Get(store::Cf::kCredentials, access_key_id, &value);
   if (!st.ok()) return Err(std::move(st));
   store::CredentialRecord rec;
   MAMUTE_RETURN_IF_ERROR_R(store::DecodeCredential(value, &rec));
-  Credential c;
+  auto owned = std::make_shared<Credential>();
+  Credential& c = *owned;
   c.scope_kind = rec.scope.kind;
   c.bucket = rec.scope.bucket;
   c.project_id = std::string(rec.scope.project_id);
@@ -28,9 +29,9 @@ Result<const Credential*> CredentialCache::Lookup(std::string_view access_key_id
   if (!secret) return Err(secret.error());
   c.secret = std::move(*secret);
   if (map_.size() >= capacity_) map_.clear();  // bounded: credentials are few; a full reset is cheap
-  auto [it, inserted] = map_.emplace(std::string(access_key_id), std::move(c));
-  (void)inserted;
-  return &it->second;
+  std::shared_ptr<const Credential> shared = std::move(owned);
+  map_.insert_or_assign(std::string(access_key_id), shared);
+  return shared;
 }
 
 }  // namespace mamute::s3

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -41,14 +42,20 @@ class CredentialCache {
   /// The credential, or NotFound for an unknown key. Inactive keys are returned with
   /// active=false (the caller answers exactly as for unknown ones). Blocking on a cache
   /// miss: one RocksDB point read (usually from the block cache).
-  Result<const Credential*> Lookup(std::string_view access_key_id);
+  /// Shared ownership: a request keeps its credential while it waits for a batched
+  /// verification, even when a refresh (another request's) empties the cache meanwhile.
+  Result<std::shared_ptr<const Credential>> Lookup(std::string_view access_key_id);
 
  private:
   store::NodeStore* node_;
   UnsealFn unseal_;
   std::size_t capacity_;
   uint64_t epoch_ = 0;
-  std::unordered_map<std::string, Credential> map_;
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::shared_ptr<const Credential>, Hash, std::equal_to<>> map_;
 };
 
 }  // namespace mamute::s3

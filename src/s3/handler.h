@@ -144,7 +144,7 @@ class S3Handler final : public http::Handler {
   Stage stage_ = Stage::kClassify;
   Classified req_;
   auth::SigV4Context* ctx_ = nullptr;
-  const Credential* cred_ = nullptr;
+  std::shared_ptr<const Credential> cred_;  ///< owned: the cache may be refreshed mid-request
   auth::HmacSha256Key key_;
   bool queued_ = false;
   bool body_done_ = false;
