@@ -25,7 +25,7 @@ constexpr int64_t kMaxPresignExpires = 604800;  // 7 days [SIGV4-QS]
 constexpr std::size_t kMaxAccessKey = 128;
 constexpr std::size_t kMaxRegion = 64;
 constexpr std::size_t kMaxService = 32;
-constexpr std::size_t kMaxSignedHeaders = 128;
+constexpr std::size_t kMaxSignedHeaders = detail::SignedNames::kMax;
 constexpr char kHexLower[] = "0123456789abcdef";
 constexpr char kHexUpper[] = "0123456789ABCDEF";
 
@@ -33,12 +33,14 @@ constexpr std::string_view kSignatureMismatchMsg =
     "The request signature we calculated does not match the signature you provided. Check your "
     "key and signing method.";
 
-// Byte classes, built at compile time: hex digit value (or -1) and whether a byte
-// is in the AWS unreserved set.
+// Byte classes, built at compile time: hex digit value (or -1), whether a byte is in
+// the AWS unreserved set, and whether it may appear in a SignedHeaders name (an RFC 9110
+// token character, lower case only).
 struct ByteTables {
   int8_t hex[256];
   bool unreserved[256];
-  constexpr ByteTables() : hex(), unreserved() {
+  uint8_t signed_name[256];  // 1: a name byte, 2: ';', 0: not allowed
+  constexpr ByteTables() : hex(), unreserved(), signed_name() {
     for (int c = 0; c < 256; ++c) {
       hex[c] = c >= '0' && c <= '9'   ? static_cast<int8_t>(c - '0')
                : c >= 'a' && c <= 'f' ? static_cast<int8_t>(c - 'a' + 10)
@@ -46,6 +48,11 @@ struct ByteTables {
                                       : static_cast<int8_t>(-1);
       unreserved[c] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
                       c == '-' || c == '_' || c == '.' || c == '~';
+      signed_name[c] = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+                       c == '.' || c == '!' || c == '#' || c == '$' || c == '%' || c == '&' ||
+                       c == '\'' || c == '*' || c == '+' || c == '^' || c == '`' || c == '|' ||
+                       c == '~';
+      if (c == ';') signed_name[c] = 2;
     }
   }
 };
@@ -55,12 +62,39 @@ inline char ToLower(char c) noexcept {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
 }
 
-inline bool IEquals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) {
+inline uint64_t Load8(const char* p) noexcept {
+  uint64_t x;
+  std::memcpy(&x, p, 8);
+  return x;
+}
+
+constexpr uint64_t kOnes = 0x0101010101010101ULL;
+constexpr uint64_t kHighs = 0x8080808080808080ULL;
+
+// ASCII lower case of 8 bytes at once: +0x20 on each byte in 'A'..'Z', others unchanged.
+inline uint64_t Lower8(uint64_t x) noexcept {
+  const uint64_t low7 = x & ~kHighs;
+  const uint64_t ge_a = low7 + kOnes * (0x80 - 'A');      // high bit: byte >= 'A'
+  const uint64_t gt_z = low7 + kOnes * (0x80 - 'Z' - 1);  // high bit: byte > 'Z'
+  const uint64_t upper = ge_a & ~gt_z & ~x & kHighs;
+  return x | (upper >> 2);
+}
+
+// Case-insensitive equality of a header name `a` (as sent) with `lower`, which is
+// already lower case (a literal, or a validated SignedHeaders name). Eight bytes per
+// step: it runs for every header against every name SigV4 looks for.
+inline bool IEquals(std::string_view a, std::string_view lower) noexcept {
+  if (a.size() != lower.size()) {
     return false;
   }
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (a[i] != b[i] && ToLower(a[i]) != ToLower(b[i])) {
+  std::size_t i = 0;
+  for (; i + 8 <= a.size(); i += 8) {
+    if (Lower8(Load8(a.data() + i)) != Load8(lower.data() + i)) {
+      return false;
+    }
+  }
+  for (; i < a.size(); ++i) {
+    if (ToLower(a[i]) != lower[i]) {
       return false;
     }
   }
@@ -71,9 +105,9 @@ bool IStartsWith(std::string_view s, std::string_view prefix) noexcept {
   return s.size() >= prefix.size() && IEquals(s.substr(0, prefix.size()), prefix);
 }
 
-bool IsSpace(char c) noexcept { return c == ' ' || c == '\t'; }
+inline bool IsSpace(char c) noexcept { return c == ' ' || c == '\t'; }
 
-std::string_view Trim(std::string_view s) noexcept {
+inline std::string_view Trim(std::string_view s) noexcept {
   while (!s.empty() && IsSpace(s.front())) {
     s.remove_prefix(1);
   }
@@ -203,6 +237,41 @@ const HeaderView* FindHeader(const SigV4Request& req, std::string_view lower_nam
   return found;
 }
 
+// One pass over the headers for every name SigV4 reads (instead of one pass per name).
+void ScanKnownHeaders(const SigV4Request& req, detail::KnownHeaders* k) noexcept {
+  using K = detail::KnownHeaders;
+  *k = K{};
+  for (std::size_t i = 0; i < req.header_count; ++i) {
+    const std::string_view name = req.headers[i].name;
+    K::Slot slot = K::kCount;
+    switch (name.size()) {
+      case 4:
+        if (IEquals(name, "date")) slot = K::kDate;
+        break;
+      case 10:
+        if (IEquals(name, "x-amz-date")) slot = K::kXAmzDate;
+        break;
+      case 13:
+        if (IEquals(name, "authorization")) {
+          slot = K::kAuthorization;
+        } else if (IEquals(name, "x-amz-trailer")) {
+          slot = K::kTrailer;
+        }
+        break;
+      case 20:
+        if (IEquals(name, "x-amz-content-sha256")) slot = K::kContentSha256;
+        break;
+      case 28:
+        if (IEquals(name, "x-amz-decoded-content-length")) slot = K::kDecodedLength;
+        break;
+      default:
+        break;
+    }
+    if (slot == K::kCount) continue;
+    if (k->n[slot]++ == 0) k->h[slot] = &req.headers[i];
+  }
+}
+
 // Howard Hinnant's days_from_civil.
 int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) noexcept {
   y -= m <= 2;
@@ -245,43 +314,42 @@ bool ToUnix(int year, int month, int day, int hh, int mm, int ss, int64_t* out) 
   return true;
 }
 
-// Checks a SignedHeaders list: lower-case tokens, strictly ascending, includes host.
-bool ValidSignedHeaders(std::string_view list, std::string* why) {
+// Checks a SignedHeaders list — lower-case tokens, strictly ascending, includes host —
+// and splits it into `names` for the canonical request. One pass over the bytes (it runs
+// on every request).
+bool ParseSignedHeaders(std::string_view list, detail::SignedNames* names, std::string* why) {
+  names->count = 0;
   if (list.empty()) {
     *why = "SignedHeaders is empty";
     return false;
   }
   std::string_view prev;
   bool has_host = false;
-  std::size_t n = 0;
-  std::string_view rest = list;
+  const char* const base = list.data();
+  const char* const end = base + list.size();
+  const char* p = base;
   while (true) {
-    const std::size_t semi = rest.find(';');
-    const std::string_view name = rest.substr(0, semi);
-    if (name.empty() || ++n > kMaxSignedHeaders) {
-      *why = "SignedHeaders is malformed";
+    const char* const name_start = p;
+    while (p != end && kTables.signed_name[static_cast<unsigned char>(*p)] == 1) ++p;
+    if (p != end && *p != ';') {
+      *why = "SignedHeaders must be lower-case header names separated by ';'";
       return false;
     }
-    for (char c : name) {
-      const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-                      c == '.' || c == '!' || c == '#' || c == '$' || c == '%' || c == '&' ||
-                      c == '\'' || c == '*' || c == '+' || c == '^' || c == '`' || c == '|' ||
-                      c == '~';
-      if (!ok) {
-        *why = "SignedHeaders must be lower-case header names separated by ';'";
-        return false;
-      }
+    const std::size_t i = static_cast<std::size_t>(p - base);
+    const std::string_view name(name_start, static_cast<std::size_t>(p - name_start));
+    if (name.empty() || names->count == kMaxSignedHeaders) {
+      *why = "SignedHeaders is malformed";
+      return false;
     }
     if (!prev.empty() && !(prev < name)) {
       *why = "SignedHeaders must be sorted and unique";
       return false;
     }
+    names->end[names->count++] = static_cast<uint32_t>(i);
     has_host = has_host || name == "host";
     prev = name;
-    if (semi == std::string_view::npos) {
-      break;
-    }
-    rest = rest.substr(semi + 1);
+    if (p == end) break;
+    ++p;  // the ';'
   }
   if (!has_host) {
     // [COMPAT] rule 7: host must always be signed.
@@ -291,10 +359,18 @@ bool ValidSignedHeaders(std::string_view list, std::string* why) {
   return true;
 }
 
+// Splits a SignedHeaders list the signer was given, without checking it (cold path).
+void SplitSignedHeaders(std::string_view list, detail::SignedNames* names) {
+  names->count = 0;
+  for (std::size_t i = 0; i <= list.size() && names->count < kMaxSignedHeaders; ++i) {
+    if (i == list.size() || list[i] == ';') names->end[names->count++] = static_cast<uint32_t>(i);
+  }
+}
+
 bool SignedHeadersContain(std::string_view list, std::string_view name) noexcept {
   while (!list.empty()) {
     const std::size_t semi = list.find(';');
-    if (IEquals(list.substr(0, semi), name)) {
+    if (IEquals(name, list.substr(0, semi))) {
       return true;
     }
     if (semi == std::string_view::npos) {
@@ -309,8 +385,14 @@ bool SignedHeadersContain(std::string_view list, std::string_view name) noexcept
 void AppendTrimAll(std::string& out, std::string_view v) {
   v = Trim(v);
   // Fast path: no tab and no double space inside, so the trimmed value is canonical.
+  // Eight bytes at a time skip words with no byte below 0x21 (no space, no tab).
   bool simple = true;
-  for (std::size_t i = 0; i < v.size() && simple; ++i) {
+  std::size_t i = 0;
+  for (; i + 8 <= v.size(); i += 8) {
+    const uint64_t x = Load8(v.data() + i);
+    if (((x - kOnes * 0x21) & ~x & kHighs) != 0) break;
+  }
+  for (; i < v.size() && simple; ++i) {
     simple = v[i] != '\t' && !(v[i] == ' ' && i + 1 < v.size() && v[i + 1] == ' ');
   }
   if (simple) {
@@ -333,10 +415,13 @@ void AppendTrimAll(std::string& out, std::string_view v) {
 
 // The canonical request [SIGV4-HDR] "CanonicalRequest": method, URI, query,
 // headers, signed headers, payload hash, separated by '\n'.
+// `signed_mask` (optional) receives bit i set for each header i < 64 that a signed name
+// matched, so the caller can tell unsigned x-amz-* headers without another pass.
 void AppendCanonicalRequest(std::string& out, std::string& query_buf,
                             std::vector<detail::QueryParam>& params, const SigV4Request& req,
-                            std::string_view signed_headers, std::string_view payload_hash,
-                            bool skip_signature_param) {
+                            std::string_view signed_headers, const detail::SignedNames& names,
+                            std::string_view payload_hash, bool skip_signature_param,
+                            uint64_t* signed_mask = nullptr) {
   out.append(req.method);
   out.push_back('\n');
   AppendCanonicalPath(out, req.raw_path);
@@ -383,11 +468,11 @@ void AppendCanonicalRequest(std::string& out, std::string& query_buf,
 
   // Canonical headers: for each signed name, the values of every header with that
   // name, in the order received, trimmed and joined with ','.
-  std::string_view rest = signed_headers;
-  while (!rest.empty()) {
-    const std::size_t semi = rest.find(';');
-    const std::string_view name = rest.substr(0, semi);
-    rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
+  uint64_t mask = 0;
+  std::size_t start = 0;
+  for (uint32_t n = 0; n < names.count; ++n) {
+    const std::string_view name = signed_headers.substr(start, names.end[n] - start);
+    start = names.end[n] + 1;
     out.append(name);  // validated lower case
     out.push_back(':');
     bool first = true;
@@ -398,10 +483,12 @@ void AppendCanonicalRequest(std::string& out, std::string& query_buf,
         }
         first = false;
         AppendTrimAll(out, req.headers[i].value);
+        if (i < 64) mask |= uint64_t{1} << i;
       }
     }
     out.push_back('\n');
   }
+  if (signed_mask != nullptr) *signed_mask = mask;
   out.push_back('\n');
   out.append(signed_headers);
   out.push_back('\n');
@@ -417,9 +504,7 @@ void AppendStringToSignPrefix(std::string& out, std::string_view amz_date, std::
   out.push_back('\n');
 }
 
-SigV4Status ParseDecodedContentLength(const SigV4Request& req, SigV4Auth* auth) {
-  int count = 0;
-  const HeaderView* h = FindHeader(req, "x-amz-decoded-content-length", &count);
+SigV4Status ParseDecodedContentLength(const HeaderView* h, uint32_t count, SigV4Auth* auth) {
   if (h == nullptr) {
     return {};
   }
@@ -570,8 +655,8 @@ SigV4Result<PayloadMode> ParsePayloadMode(std::string_view v) {
                    "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a valid sha256 value.");
 }
 
-AuthKind DetectAuthKind(const SigV4Request& req) noexcept {
-  const HeaderView* authz = FindHeader(req, "authorization");
+namespace {
+AuthKind DetectAuthKindWith(const SigV4Request& req, const HeaderView* authz) noexcept {
   bool query_v4 = false;
   bool query_v2 = false;
   ForEachQueryParam(req.raw_query, [&](std::string_view name, std::string_view) {
@@ -597,6 +682,11 @@ AuthKind DetectAuthKind(const SigV4Request& req) noexcept {
   }
   return AuthKind::kNone;
 }
+}  // namespace
+
+AuthKind DetectAuthKind(const SigV4Request& req) noexcept {
+  return DetectAuthKindWith(req, FindHeader(req, "authorization"));
+}
 
 // ---------------------------------------------------------------------------
 // Encoding helpers.
@@ -618,15 +708,14 @@ bool HexDecodeDigest(std::string_view hex, Sha256Digest* out) noexcept {
   if (hex.size() != 64) {
     return false;
   }
+  int bad = 0;  // any -1 from the table makes it negative; one test at the end
   for (std::size_t i = 0; i < 32; ++i) {
     const int hi = HexValue(hex[2 * i]);
     const int lo = HexValue(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) {
-      return false;
-    }
+    bad |= hi | lo;
     (*out)[i] = static_cast<uint8_t>(hi * 16 + lo);
   }
-  return true;
+  return bad >= 0;
 }
 
 void AppendUriEncoded(std::string& out, std::string_view in, bool keep_slash) {
@@ -829,11 +918,10 @@ SigV4Status SigV4Context::ParseAuthorizationHeader(std::string_view value, const
     return st;
   }
   std::string why;
-  if (!ValidSignedHeaders(signed_headers, &why)) {
+  if (!ParseSignedHeaders(signed_headers, &signed_names_, &why)) {
     return SigV4Fail(kMalformed, "The authorization header is malformed; " + why + ".");
   }
-  Sha256Digest sig;
-  if (!HexDecodeDigest(signature, &sig)) {
+  if (!HexDecodeDigest(signature, &auth_.signature_bytes)) {
     return SigV4Fail(kMalformed,
                      "The authorization header is malformed; the Signature must be 64 hex digits.");
   }
@@ -857,10 +945,11 @@ SigV4Status SigV4Context::CheckScope(const SigV4Config& cfg, SigV4Error malforme
   return {};
 }
 
-SigV4Status SigV4Context::ParsePayloadHeaders(const SigV4Request& req) {
+SigV4Status SigV4Context::ParsePayloadHeaders() {
   // Streaming modes need the decoded length ([COMPAT] rule 8); the trailer names are
   // passed on to the aws-chunked decoder.
-  if (auto st = ParseDecodedContentLength(req, &auth_); !st) {
+  using K = detail::KnownHeaders;
+  if (auto st = ParseDecodedContentLength(known_.h[K::kDecodedLength], known_.n[K::kDecodedLength], &auth_); !st) {
     return st;
   }
   if (IsStreaming(auth_.payload_mode) && auth_.decoded_content_length < 0) {
@@ -868,7 +957,7 @@ SigV4Status SigV4Context::ParsePayloadHeaders(const SigV4Request& req) {
                      "x-amz-decoded-content-length is required with a streaming "
                      "x-amz-content-sha256.");
   }
-  if (const HeaderView* t = FindHeader(req, "x-amz-trailer"); t != nullptr) {
+  if (const HeaderView* t = known_.h[K::kTrailer]; t != nullptr) {
     auth_.trailer_names = Trim(t->value);
   }
   if (auth_.payload_mode == PayloadMode::kSignedHash &&
@@ -955,12 +1044,11 @@ SigV4Status SigV4Context::ParsePresignedQuery(const SigV4Request& req, const Sig
     return SigV4Fail(kQErr, "X-Amz-Expires must be less than a week (in seconds) that is 604800");
   }
   std::string why;
-  if (!ValidSignedHeaders(sh, &why)) {
+  if (!ParseSignedHeaders(sh, &signed_names_, &why)) {
     return SigV4Fail(kQErr, "X-Amz-SignedHeaders is invalid: " + why);
   }
   auth_.signed_headers = sh;
-  Sha256Digest sig;
-  if (!HexDecodeDigest(signature, &sig)) {
+  if (!HexDecodeDigest(signature, &auth_.signature_bytes)) {
     return SigV4Fail(kQErr, "X-Amz-Signature must be 64 hex digits");
   }
   auth_.signature = signature;
@@ -978,7 +1066,7 @@ SigV4Status SigV4Context::ParsePresignedQuery(const SigV4Request& req, const Sig
   std::string_view payload = kUnsignedPayload;
   if (has_content_sha) {
     payload = csha;
-  } else if (const HeaderView* h = FindHeader(req, "x-amz-content-sha256"); h != nullptr) {
+  } else if (const HeaderView* h = known_.h[detail::KnownHeaders::kContentSha256]; h != nullptr) {
     payload = Trim(h->value);
   }
   auto mode = ParsePayloadMode(payload);
@@ -987,7 +1075,7 @@ SigV4Status SigV4Context::ParsePresignedQuery(const SigV4Request& req, const Sig
   }
   auth_.payload_mode = *mode;
   auth_.payload_hash = payload;
-  return ParsePayloadHeaders(req);
+  return ParsePayloadHeaders();
 }
 
 SigV4Status SigV4Context::Prepare(const SigV4Request& req, const SigV4Config& cfg,
@@ -998,7 +1086,9 @@ SigV4Status SigV4Context::Prepare(const SigV4Request& req, const SigV4Config& cf
   own_.clear();
   hash_set_ = false;
 
-  auth_.kind = DetectAuthKind(req);
+  using K = detail::KnownHeaders;
+  ScanKnownHeaders(req, &known_);
+  auth_.kind = DetectAuthKindWith(req, known_.h[K::kAuthorization]);
   switch (auth_.kind) {
     case AuthKind::kNone:
       return SigV4Fail(SigV4Error::kAccessDenied, "Access Denied");
@@ -1008,7 +1098,7 @@ SigV4Status SigV4Context::Prepare(const SigV4Request& req, const SigV4Config& cf
                        "parameter, Signature query string parameter or the Authorization header "
                        "should be specified");
     case AuthKind::kUnsupported: {
-      const HeaderView* a = FindHeader(req, "authorization");
+      const HeaderView* a = known_.h[K::kAuthorization];
       const std::string_view v = a != nullptr ? Trim(a->value) : std::string_view();
       if (a == nullptr || v.starts_with("AWS ") || v.starts_with("AWS4-ECDSA")) {
         return SigV4Fail(SigV4Error::kNotImplemented,
@@ -1026,9 +1116,8 @@ SigV4Status SigV4Context::Prepare(const SigV4Request& req, const SigV4Config& cf
       return st;
     }
   } else {
-    int count = 0;
-    const HeaderView* authz = FindHeader(req, "authorization", &count);
-    if (count != 1) {
+    const HeaderView* authz = known_.h[K::kAuthorization];
+    if (known_.n[K::kAuthorization] != 1) {
       return SigV4Fail(SigV4Error::kInvalidArgument, "Only one Authorization header is allowed");
     }
     if (auto st = ParseAuthorizationHeader(authz->value, cfg); !st) {
@@ -1036,8 +1125,8 @@ SigV4Status SigV4Context::Prepare(const SigV4Request& req, const SigV4Config& cf
     }
     // Date: x-amz-date overrides Date; Date may be RFC 1123 or ISO 8601 basic
     // ([COMPAT] rule 2). The string to sign always carries the ISO basic form.
-    const HeaderView* xdate = FindHeader(req, "x-amz-date", &count);
-    if (count > 1) {
+    const HeaderView* xdate = known_.h[K::kXAmzDate];
+    if (known_.n[K::kXAmzDate] > 1) {
       return SigV4Fail(SigV4Error::kInvalidArgument, "x-amz-date must appear once");
     }
     if (xdate != nullptr) {
@@ -1047,9 +1136,9 @@ SigV4Status SigV4Context::Prepare(const SigV4Request& req, const SigV4Config& cf
                          "AWS authentication requires a valid Date or x-amz-date header");
       }
     } else {
-      const HeaderView* date = FindHeader(req, "date", &count);
+      const HeaderView* date = known_.h[K::kDate];
       const std::string_view dv = date != nullptr ? Trim(date->value) : std::string_view();
-      if (count != 1 || (!ParseAmzDate(dv, &auth_.request_time) &&
+      if (known_.n[K::kDate] != 1 || (!ParseAmzDate(dv, &auth_.request_time) &&
                          !ParseHttpDate(dv, &auth_.request_time))) {
         return SigV4Fail(SigV4Error::kAccessDenied,
                          "AWS authentication requires a valid Date or x-amz-date header");
@@ -1066,12 +1155,12 @@ SigV4Status SigV4Context::Prepare(const SigV4Request& req, const SigV4Config& cf
                        "The difference between the request time and the server's time is too "
                        "large.");
     }
-    const HeaderView* csha = FindHeader(req, "x-amz-content-sha256", &count);
+    const HeaderView* csha = known_.h[K::kContentSha256];
     if (csha == nullptr) {
       return SigV4Fail(SigV4Error::kMissingSecurityHeader,
                        "Your request is missing a required header: x-amz-content-sha256");
     }
-    if (count > 1) {
+    if (known_.n[K::kContentSha256] > 1) {
       return SigV4Fail(SigV4Error::kInvalidArgument, "x-amz-content-sha256 must appear once");
     }
     auth_.payload_hash = Trim(csha->value);
@@ -1080,24 +1169,27 @@ SigV4Status SigV4Context::Prepare(const SigV4Request& req, const SigV4Config& cf
       return std::unexpected(std::move(mode.error()));
     }
     auth_.payload_mode = *mode;
-    if (auto st = ParsePayloadHeaders(req); !st) {
+    if (auto st = ParsePayloadHeaders(); !st) {
       return st;
     }
   }
 
+  uint64_t signed_mask = 0;
+  AppendCanonicalRequest(canonical_, query_buf_, params_, req, auth_.signed_headers, signed_names_,
+                         auth_.payload_hash, auth_.kind == AuthKind::kPresigned, &signed_mask);
   // [COMPAT] rule 7: every x-amz-* header sent must be signed (AWS, versitygw, Garage).
+  // The canonical headers pass marked the signed ones (the first 64; the list for the rest).
   if (cfg.reject_unsigned_amz_headers) {
     for (std::size_t i = 0; i < req.header_count; ++i) {
+      if (i < 64 && (signed_mask >> i & 1) != 0) continue;
       const std::string_view name = req.headers[i].name;
-      if (IStartsWith(name, "x-amz-") && !SignedHeadersContain(auth_.signed_headers, name)) {
+      if (IStartsWith(name, "x-amz-") && (i < 64 || !SignedHeadersContain(auth_.signed_headers, name))) {
+        canonical_.clear();
         return SigV4Fail(SigV4Error::kAccessDenied,
                          "There were headers present in the request which were not signed");
       }
     }
   }
-
-  AppendCanonicalRequest(canonical_, query_buf_, params_, req, auth_.signed_headers,
-                         auth_.payload_hash, auth_.kind == AuthKind::kPresigned);
   AppendStringToSignPrefix(sts_, auth_.amz_date, auth_.scope);
   return {};
 }
@@ -1113,10 +1205,9 @@ void SigV4Context::SetCanonicalRequestHash(const Sha256Digest& hash) {
 }
 
 SigV4Status SigV4Context::CheckSignature(const Sha256Digest& mac) const {
-  Sha256Digest sent{};
-  // Validated in Prepare; a context that was not prepared never matches.
-  const bool ok = hash_set_ && HexDecodeDigest(auth_.signature, &sent) &&
-                  CtEqual(mac.data(), mac.size(), sent.data(), sent.size());
+  // Decoded in Prepare; a context that was not prepared never matches.
+  const bool ok = hash_set_ && CtEqual(mac.data(), mac.size(), auth_.signature_bytes.data(),
+                                       auth_.signature_bytes.size());
   if (ok) {
     return {};
   }
@@ -1220,7 +1311,9 @@ std::string SignRequest(const SigV4Request& req, const SigningCredentials& creds
   const std::string_view payload = csha != nullptr ? Trim(csha->value) : kUnsignedPayload;
   std::string canonical, qbuf;
   std::vector<detail::QueryParam> params;
-  AppendCanonicalRequest(canonical, qbuf, params, req, signed_headers, payload, false);
+  detail::SignedNames names;
+  SplitSignedHeaders(signed_headers, &names);
+  AppendCanonicalRequest(canonical, qbuf, params, req, signed_headers, names, payload, false);
   const std::string scope = BuildScope(amz_date, creds);
   const std::string sig = SignCanonical(canonical, amz_date, scope, creds, debug);
   std::string out(kAlgorithm);
@@ -1260,7 +1353,9 @@ std::string Presign(const SigV4Request& req, const SigningCredentials& creds,
   r.raw_query = q;
   std::string canonical, qbuf;
   std::vector<detail::QueryParam> params;
-  AppendCanonicalRequest(canonical, qbuf, params, r, signed_headers, kUnsignedPayload, true);
+  detail::SignedNames names;
+  SplitSignedHeaders(signed_headers, &names);
+  AppendCanonicalRequest(canonical, qbuf, params, r, signed_headers, names, kUnsignedPayload, true);
   const std::string sig = SignCanonical(canonical, amz_date, scope, creds, debug);
   add("X-Amz-Signature", sig);
   return q;

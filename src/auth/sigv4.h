@@ -125,6 +125,19 @@ namespace detail {
 struct QueryParam {
   uint32_t name_off, name_len, value_off, value_len;
 };
+/// The request headers SigV4 reads, found in one pass over the headers (first
+/// occurrence and how many times each appeared).
+struct KnownHeaders {
+  enum Slot : uint8_t { kAuthorization, kXAmzDate, kDate, kContentSha256, kDecodedLength, kTrailer, kCount };
+  const HeaderView* h[kCount] = {};
+  uint32_t n[kCount] = {};
+};
+/// A SignedHeaders list split at ';': end[i] is the offset just past name i.
+struct SignedNames {
+  static constexpr std::size_t kMax = 128;  ///< more names → AuthorizationHeaderMalformed
+  uint32_t end[kMax];
+  uint32_t count = 0;
+};
 }  // namespace detail
 
 /// Server-side settings. Cold path: built once at start-up.
@@ -148,6 +161,7 @@ struct SigV4Auth {
   std::string_view scope;           ///< "yyyymmdd/region/service/aws4_request"
   std::string_view signed_headers;  ///< "host;x-amz-date", lower case, sorted
   std::string_view signature;       ///< 64 hex digits as sent
+  Sha256Digest signature_bytes{};   ///< the signature, decoded (validated in Prepare)
   std::string_view amz_date;        ///< "yyyymmddThhmmssZ" (converted when from an RFC 1123 Date)
   int64_t request_time = 0;         ///< Unix seconds of amz_date
   int64_t expires_s = 0;            ///< presigned: X-Amz-Expires; 0 otherwise
@@ -194,8 +208,7 @@ class SigV4Context {
   SigV4Status ParsePresignedQuery(const SigV4Request& req, const SigV4Config& cfg,
                                   int64_t now_unix);
   SigV4Status CheckScope(const SigV4Config& cfg, SigV4Error malformed);
-  SigV4Status ParsePayloadHeaders(const SigV4Request& req);
-  SigV4Status BuildCanonicalRequest(const SigV4Request& req, const SigV4Config& cfg);
+  SigV4Status ParsePayloadHeaders();
 
   SigV4Auth auth_;
   std::string canonical_;   // the canonical request
@@ -204,6 +217,8 @@ class SigV4Context {
   std::string scope_buf_;   // scope when it has to be rebuilt
   std::string query_buf_;   // encoded query names and values
   std::vector<detail::QueryParam> params_;
+  detail::KnownHeaders known_;         // of the request being prepared
+  detail::SignedNames signed_names_;  // auth_.signed_headers, split
   char amz_date_buf_[17] = {};
   bool hash_set_ = false;
 };

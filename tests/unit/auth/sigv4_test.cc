@@ -905,3 +905,122 @@ TEST(SigningKeyCache, BoundedWithLruEviction) {
 
 }  // namespace
 }  // namespace mamute::auth
+
+namespace mamute::auth {
+namespace {
+
+// The word-at-a-time paths of Prepare (case-insensitive names eight bytes at a time,
+// the whitespace scan of canonical values, the signed-header mask) against the byte
+// rules they replace.
+OwnedRequest SignedWith(std::vector<std::pair<std::string, std::string>> extra,
+                        const std::string& signed_headers) {
+  char date[17] = {};
+  FormatAmzDate(kNow, date);
+  OwnedRequest r{"GET", "/bucket/key", "", {{"Host", "127.0.0.1:9000"},
+                                            {"x-amz-content-sha256", "UNSIGNED-PAYLOAD"},
+                                            {"x-amz-date", date}}, {}};
+  for (auto& h : extra) r.headers.push_back(std::move(h));
+  r.Set("Authorization", SignRequest(r.View(), ExampleCreds(), signed_headers));
+  return r;
+}
+
+TEST(SigV4FastPaths, HeaderNamesMatchCaseInsensitivelyAcrossWords) {
+  // 20- and 28-byte names (x-amz-content-sha256, x-amz-decoded-content-length) and
+  // token bytes next to 'A'..'Z' ('^', '_', '`', '|', '~') that must not be folded.
+  OwnedRequest r = SignedWith({{"X-AMZ-META-ABCDEFGHIJ^_`|~", "v"}},
+                              "host;x-amz-content-sha256;x-amz-date;x-amz-meta-abcdefghij^_`|~");
+  SigV4Context ctx;
+  EXPECT_TRUE(ServerVerify(r, kNow, ctx).has_value());
+  EXPECT_NE(ctx.canonical_request().find("x-amz-meta-abcdefghij^_`|~:v\n"), std::string::npos);
+
+  // A name that differs only in a byte the folding must keep ('@' vs '`') is another header.
+  OwnedRequest other = SignedWith({{"X-Amz-Meta-ABCDEFGHIJ`", "v"}},
+                                  "host;x-amz-content-sha256;x-amz-date;x-amz-meta-abcdefghij`");
+  other.headers[3].first = "X-Amz-Meta-ABCDEFGHIJ@";  // unsigned now
+  auto st = ServerVerify(other, kNow, ctx);
+  ASSERT_FALSE(st.has_value());
+  EXPECT_EQ(st.error().error, SigV4Error::kAccessDenied);
+
+  OwnedRequest upper = SignedWith({}, "host;x-amz-content-sha256;x-amz-date");
+  for (auto& [n, v] : upper.headers) {
+    if (n == "x-amz-content-sha256") n = "X-AMZ-CONTENT-SHA256";
+  }
+  EXPECT_TRUE(ServerVerify(upper, kNow, ctx).has_value());
+}
+
+TEST(SigV4FastPaths, ValuesAreTrimmedAndCollapsedWhateverTheirLength) {
+  // Double spaces and tabs before, inside and after the first eight bytes.
+  const std::vector<std::string> values = {"a  b", "abcdefgh  ij", "abcdefghijklmno\tp",
+                                           "abcdefg  ", "  abcdefghijklmnopq  r  "};
+  for (const std::string& v : values) {
+    OwnedRequest r = SignedWith({{"x-amz-meta-v", v}}, "host;x-amz-content-sha256;x-amz-date;x-amz-meta-v");
+    SigV4Context ctx;
+    ASSERT_TRUE(ServerVerify(r, kNow, ctx).has_value()) << v;
+    std::string expect;
+    bool space = false;
+    std::string_view t = v;
+    while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
+    while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
+    for (char c : t) {
+      if (c == ' ' || c == '\t') {
+        space = true;
+        continue;
+      }
+      if (space) expect.push_back(' ');
+      space = false;
+      expect.push_back(c);
+    }
+    EXPECT_NE(ctx.canonical_request().find("x-amz-meta-v:" + expect + "\n"), std::string::npos)
+        << v << " -> " << ctx.canonical_request();
+  }
+}
+
+TEST(SigV4FastPaths, UnsignedAmzHeaderFoundBeyondTheSixtyFourthHeader) {
+  std::vector<std::pair<std::string, std::string>> extra;
+  for (int i = 0; i < 70; ++i) extra.emplace_back("x-custom-" + std::to_string(i), "v");
+  OwnedRequest r = SignedWith(extra, "host;x-amz-content-sha256;x-amz-date");
+  SigV4Context ctx;
+  ASSERT_TRUE(ServerVerify(r, kNow, ctx).has_value());
+  r.headers.insert(r.headers.end() - 1, {"x-amz-meta-late", "1"});  // index > 64, not signed
+  auto st = ServerVerify(r, kNow, ctx);
+  ASSERT_FALSE(st.has_value());
+  EXPECT_EQ(st.error().error, SigV4Error::kAccessDenied);
+
+  // Signed x-amz-* headers past index 64 are fine.
+  std::vector<std::pair<std::string, std::string>> late = extra;
+  late.emplace_back("x-amz-meta-late", "1");
+  OwnedRequest ok = SignedWith(late, "host;x-amz-content-sha256;x-amz-date;x-amz-meta-late");
+  EXPECT_TRUE(ServerVerify(ok, kNow, ctx).has_value());
+}
+
+TEST(SigV4FastPaths, SignedHeadersParsing) {
+  SigV4Context ctx;
+  const std::pair<std::string, std::string> cases[] = {
+      {"host;;x-amz-date", "malformed"},
+      {"host;x-amz-date;", "malformed"},
+      {";host", "malformed"},
+      {"host;X-Amz-Date", "lower-case"},
+      {"host;x amz", "lower-case"},
+      {"x-amz-date;host", "sorted"},
+      {"host;host", "sorted"},
+      {"x-amz-date", "include host"},
+  };
+  for (const auto& [sh, why] : cases) {
+    OwnedRequest r = SignedGet();
+    r.Set("Authorization", SignedAuthWithCred("AKIAIOSFODNN7EXAMPLE/20231114/us-east-1/s3/aws4_request", sh));
+    auto st = ctx.Prepare(r.View(), SigV4Config(), kNow);
+    ASSERT_FALSE(st.has_value()) << sh;
+    EXPECT_EQ(st.error().error, SigV4Error::kAuthorizationHeaderMalformed) << sh;
+    EXPECT_NE(st.error().message.find(why), std::string::npos) << sh << ": " << st.error().message;
+  }
+  std::string many = "host";
+  for (int i = 0; i < 128; ++i) many += ";z" + std::to_string(1000 + i);
+  OwnedRequest r = SignedGet();
+  r.Set("Authorization", SignedAuthWithCred("AKIAIOSFODNN7EXAMPLE/20231114/us-east-1/s3/aws4_request", many));
+  auto st = ctx.Prepare(r.View(), SigV4Config(), kNow);
+  ASSERT_FALSE(st.has_value());
+  EXPECT_NE(st.error().message.find("malformed"), std::string::npos) << st.error().message;
+}
+
+}  // namespace
+}  // namespace mamute::auth
