@@ -1,5 +1,5 @@
-// What browsers reach without an SDK: CORS preflights (OPTIONS, unauthenticated) and the
-// Access-Control-* headers of actual requests.
+// What browsers reach without an SDK: CORS preflights (OPTIONS, unauthenticated), the
+// Access-Control-* headers of actual requests, and POST policy form uploads (post_object.cc).
 #pragma once
 
 #include <string>
@@ -17,10 +17,12 @@ class S3Service;
 /// errors included.
 void ApplyCorsHeaders(S3Service& svc, http::Exchange& ex, std::string_view bucket);
 
-/// An S3 error XML answer outside S3Handler (preflight).
+/// An S3 error XML answer outside S3Handler (preflight, POST uploads).
 void RespondS3Error(http::Exchange& ex, S3Error e, std::string_view message = {});
 
 /// OPTIONS /bucket[/key]: answered from the bucket's CORS configuration.
 http::Handler* MakePreflightHandler(http::Exchange& ex, S3Service* svc);
+/// POST /bucket with a multipart/form-data body (`boundary` from its Content-Type).
+http::Handler* MakePostObjectHandler(http::Exchange& ex, S3Service* svc, std::string boundary);
 
 }  // namespace mamute::s3
