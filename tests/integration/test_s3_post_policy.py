@@ -71,6 +71,17 @@ def test_presigned_post_with_filename(bucket, srv):  # noqa: F811
     assert got["ContentType"] == "binary/octet-stream"
 
 
+def test_large_upload_streams(bucket, srv):  # noqa: F811
+    # Larger than the writer's window: the body is paused and resumed (backpressure).
+    s3, _ = bucket
+    p = s3.generate_presigned_post(B, "big/${filename}", ExpiresIn=300)
+    data = os.urandom(12 << 20)
+    st, body, h = post(srv, B, p["fields"], data, filename="big.bin")
+    assert st == 204, body
+    assert h["etag"] == '"%s"' % hashlib.md5(data).hexdigest()
+    assert s3.get_object(Bucket=B, Key="big/big.bin")["Body"].read() == data
+
+
 def test_status_metadata_and_content_type(bucket, srv):  # noqa: F811
     s3, _ = bucket
     fields = {"success_action_status": "201", "Content-Type": "text/plain", "x-amz-meta-color": "blue"}
