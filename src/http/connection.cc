@@ -321,6 +321,8 @@ bool Connection::OnHead(RequestHead& head) {
   body_paused_ = false;
   streaming_ = false;
   close_after_ = false;
+  extra_headers_ = nullptr;
+  extra_header_count_ = 0;
   status_ = 0;
   Route r = server_->service().Dispatch(*this);
   handler_ = r.handler;
@@ -387,6 +389,7 @@ void Connection::WriteHead(int status, const OutHeader* headers, std::size_t hea
   w.Header("Server", "mamute");
   w.Header("x-amz-request-id", request_id());
   for (std::size_t i = 0; i < header_count; ++i) w.Header(headers[i].name, headers[i].value);
+  for (std::size_t i = 0; i < extra_header_count_; ++i) w.Header(extra_headers_[i].name, extra_headers_[i].value);
   if (has_body_length) w.Header("Content-Length", content_length);
   if (close) {
     w.Header("Connection", "close");

@@ -56,6 +56,10 @@ class Connection final : public Exchange, private RequestParser::Sink {
   void Respond(int status, const OutHeader* headers, std::size_t header_count, std::string_view body,
                int64_t head_length) override;
   void CloseAfterResponse() noexcept override { close_after_ = true; }
+  void SetExtraHeaders(const OutHeader* headers, std::size_t count) noexcept override {
+    extra_headers_ = headers;
+    extra_header_count_ = count;
+  }
   void BeginStream(int status, const OutHeader* headers, std::size_t header_count,
                    uint64_t content_length) override;
   void StreamChunk(std::string_view data, void (*on_sent)(void* ctx), void* ctx) override;
@@ -139,6 +143,8 @@ class Connection final : public Exchange, private RequestParser::Sink {
   bool abandon_body_ = false;  // answered before the body ended: stop reading it, close after
   bool body_paused_ = false;   // the handler asked for no more body for now
   bool streaming_ = false;     // BeginStream ... EndStream
+  const OutHeader* extra_headers_ = nullptr;  // SetExtraHeaders (in the request arena)
+  std::size_t extra_header_count_ = 0;
   // The external chunk of a streaming response, sent after inflight_ (sendmsg with two iovecs).
   std::string_view ext_;
   std::size_t ext_off_ = 0;

@@ -63,6 +63,13 @@ class Exchange {
                        int64_t head_length = -1) = 0;
   /// Ask for the connection to close after this response.
   virtual void CloseAfterResponse() noexcept = 0;
+  /// Headers added to whichever response this request gets (Respond or BeginStream, errors
+  /// included), after the handler's own: the S3 CORS headers. The array and its views must stay
+  /// valid until the request completes (allocate them in arena()). Replaces an earlier call.
+  virtual void SetExtraHeaders(const OutHeader* headers, std::size_t count) noexcept {
+    (void)headers;
+    (void)count;
+  }
 
   // ---- Streaming responses (large bodies): BeginStream, then StreamChunk as data is
   // ready (one chunk outstanding at a time), then EndStream. The chunk is sent straight

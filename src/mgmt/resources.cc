@@ -4,6 +4,7 @@
 
 #include "auth/ct_equal.h"
 #include "mgmt/crypto.h"
+#include "s3/cors.h"
 #include "store/keys.h"
 #include "store/listing.h"
 #include "store/records.h"
@@ -238,6 +239,7 @@ Status Resources::DeleteBucket(std::string_view project_id, uint64_t id, bool fo
   MAMUTE_RETURN_IF_ERROR(batch.Delete(Cf::kBuckets, store::BucketKey(id)));
   MAMUTE_RETURN_IF_ERROR(batch.Delete(Cf::kBucketNames, b->name));
   MAMUTE_RETURN_IF_ERROR(batch.Delete(Cf::kMgmt, ProjectBucketKey(project_id, b->name)));
+  MAMUTE_RETURN_IF_ERROR(batch.Delete(Cf::kMgmt, s3::CorsKey(id)));
   std::string cprefix = BucketCredentialPrefix(id);
   std::vector<std::string> cred_keys;
   MAMUTE_RETURN_IF_ERROR(ScanPrefix(*node_->db, Cf::kMgmt, cprefix, "", [&](std::string_view k, std::string_view) {
@@ -250,6 +252,7 @@ Status Resources::DeleteBucket(std::string_view project_id, uint64_t id, bool fo
   }
   MAMUTE_RETURN_IF_ERROR(Commit(&batch));
   if (!cred_keys.empty()) CredentialsChanged();
+  node_->bucket_config_epoch.fetch_add(1, std::memory_order_release);  // per-shard CORS caches
   if (!force) return Status::Ok();
 
   // Purge object, upload and part metadata in bounded batches.

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "mgmt/bucket_cors.h"
 #include "mgmt/crypto.h"
 #include "mgmt/tokens.h"
 #include "mgmt/validate.h"
@@ -41,6 +42,9 @@ enum RouteId : uint16_t {
   kLogout,
   kJwks,
   kRotateJwks,
+  kGetBucketCors,
+  kPutBucketCors,
+  kDeleteBucketCors,
   kRouteCount
 };
 constexpr std::string_view kRouteNames[kRouteCount] = {
@@ -66,6 +70,9 @@ constexpr std::string_view kRouteNames[kRouteCount] = {
     "POST /auth/logout",
     "GET /.well-known/jwks.json",
     "POST /security/jwks/rotate",
+    "GET /storage/object-storage/buckets/{id}/cors",
+    "PUT /storage/object-storage/buckets/{id}/cors",
+    "DELETE /storage/object-storage/buckets/{id}/cors",
 };
 static_assert(kRouteCount <= http::kMaxRoutes);
 
@@ -404,6 +411,10 @@ class ApiHandler final : public http::Handler {
         return Credentials(ex);
       case kListFiles:
         return ListFiles(ex);
+      case kGetBucketCors:
+      case kPutBucketCors:
+      case kDeleteBucketCors:
+        return BucketCors(ex);
       default:
         return RespondJsonError(ex, 501, "not_implemented", "not implemented");
     }
@@ -626,6 +637,33 @@ class ApiHandler final : public http::Handler {
     RespondJson(ex, 200, j);
   }
 
+  // The bucket's CORS configuration (JSON form of S3's PutBucketCors; mgmt/bucket_cors.h).
+  void BucketCors(http::Exchange& ex) {
+    uint64_t id = 0;
+    if (!BucketId(ex, &id)) return;
+    if (auto b = res().GetBucket(who_.project_id, id); !b) return RespondStatus(ex, b.error(), kRouteNames[route_]);
+    if (route_ == kGetBucketCors) {
+      auto c = s3::LoadCors(svc_->node(), id);
+      if (!c && c.error().code() == Code::kNotFound) {
+        return RespondJsonError(ex, 404, "not_found", "the bucket has no CORS configuration");
+      }
+      if (!c) return RespondStatus(ex, c.error(), kRouteNames[route_]);
+      return RespondJson(ex, 200, CorsToJson(*c));
+    }
+    if (route_ == kDeleteBucketCors) {
+      Status st = s3::StoreCors(svc_->node(), id, nullptr);
+      if (!st.ok()) return RespondStatus(ex, st, kRouteNames[route_]);
+      return ex.Respond(204, kJsonHeaders + 1, 1, "");
+    }
+    nlohmann::json body;
+    if (!ParseBody(ex, &body, false)) return;
+    auto c = CorsFromJson(body);
+    if (!c) return RespondJsonError(ex, 422, "validation_failed", c.error().message());
+    Status st = s3::StoreCors(svc_->node(), id, &*c);
+    if (!st.ok()) return RespondStatus(ex, st, kRouteNames[route_]);
+    RespondJson(ex, 200, CorsToJson(*c));
+  }
+
   MgmtService* svc_;
   RouteId route_;
   std::string_view bucket_;  // path segments: views into the request head
@@ -637,7 +675,18 @@ class ApiHandler final : public http::Handler {
 
 // Path shapes of the API, with the methods each accepts.
 struct PathMatch {
-  enum Shape : uint8_t { kNone, kPostOnly, kJwks, kBuckets, kBucket, kCredentials, kCredential, kCredentialAction, kFiles };
+  enum Shape : uint8_t {
+    kNone,
+    kPostOnly,
+    kJwks,
+    kBuckets,
+    kBucket,
+    kCredentials,
+    kCredential,
+    kCredentialAction,
+    kFiles,
+    kCors
+  };
   Shape shape = kNone;
   RouteId post_route = kUnmatched;  // kPostOnly: the route of the path
   std::string_view bucket;
@@ -695,6 +744,8 @@ PathMatch MatchPath(std::string_view path) {
     m.shape = PathMatch::kCredentials;
   } else if (n == 2 && seg[1] == "files") {
     m.shape = PathMatch::kFiles;
+  } else if (n == 2 && seg[1] == "cors") {
+    m.shape = PathMatch::kCors;
   } else if (n == 3 && seg[1] == "credentials") {
     m.shape = PathMatch::kCredential;
     m.ak = seg[2];
@@ -716,6 +767,7 @@ MethodNotAllowedHandler g_allow_get_post("GET, HEAD, POST");
 MethodNotAllowedHandler g_allow_get_delete("GET, HEAD, DELETE");
 MethodNotAllowedHandler g_allow_get("GET, HEAD");
 MethodNotAllowedHandler g_allow_delete("DELETE");
+MethodNotAllowedHandler g_allow_get_put_delete("GET, HEAD, PUT, DELETE");
 
 }  // namespace
 
@@ -791,6 +843,13 @@ http::Route MgmtService::Dispatch(http::Exchange& ex) {
     case PathMatch::kFiles:
       route = get ? kListFiles : kUnmatched;
       wrong_method = &g_allow_get;
+      break;
+    case PathMatch::kCors:
+      route = get                                ? kGetBucketCors
+              : h.method == http::Method::kPut ? kPutBucketCors
+              : del                              ? kDeleteBucketCors
+                                                 : kUnmatched;
+      wrong_method = &g_allow_get_put_delete;
       break;
     case PathMatch::kNone:
       if (m.action == "404") return {&g_not_found, kUnmatched, false};

@@ -59,15 +59,16 @@ void S3Handler::XmlBodyEnd() {
     case S3Op::kDeleteObjects: DeleteObjectsExecute(); return;
     case S3Op::kPutObjectTagging: PutObjectTaggingExecute(); return;
     case S3Op::kCompleteMultipartUpload: CompleteRun(); return;
+    case S3Op::kPutBucketCors: PutBucketCorsExecute(); return;
     default: RespondError(S3Error::kInternalError); return;
   }
 }
 
 // ---------------------------------------------------------------- DeleteObjects
 
-void S3Handler::DeleteObjects() {
-  // The body must carry an integrity check: Content-MD5, or (SDKs since 2025) a flexible
-  // checksum header or trailer.
+// The body must carry an integrity check: Content-MD5, or (SDKs since 2025) a flexible
+// checksum header or trailer (DeleteObjects, PutBucketCors). false: answered.
+bool S3Handler::RequireBodyChecksum() {
   const http::RequestHead& h = ex_->head();
   bool has_checksum = h.Has("content-md5") || h.Has("x-amz-trailer") || h.Has("x-amz-sdk-checksum-algorithm");
   for (uint32_t i = 0; i < h.header_count && !has_checksum; ++i) {
@@ -75,8 +76,12 @@ void S3Handler::DeleteObjects() {
   }
   if (!has_checksum) {
     RespondError(S3Error::kInvalidRequest, "Missing required header for this request: Content-MD5");
-    return;
   }
+  return has_checksum;
+}
+
+void S3Handler::DeleteObjects() {
+  if (!RequireBodyChecksum()) return;
   XmlBodyStart(kMaxDeleteBodyBytes);
 }
 

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "core/shard.h"
+#include "s3/browser.h"
 #include "s3/service.h"
 #include "s3/xml.h"
 #include "store/listing.h"
@@ -62,6 +63,7 @@ void S3Handler::OnHead(http::Exchange& ex) {
     RespondError(S3Error::kInvalidURI, "Couldn't parse the specified URI.");
     return;
   }
+  ApplyCorsHeaders(*svc_, ex, req_.bucket);  // Origin + a matching rule: Access-Control-* on any answer
   stage_ = Stage::kAuthenticate;
   Authenticate();
 }
@@ -230,6 +232,9 @@ void S3Handler::Execute() {
     case S3Op::kPutObjectTagging: PutObjectTagging(); return;
     case S3Op::kDeleteObjectTagging: DeleteObjectTagging(); return;
     case S3Op::kGetObjectAttributes: GetObjectAttributes(); return;
+    case S3Op::kGetBucketCors: GetBucketCors(); return;
+    case S3Op::kPutBucketCors: PutBucketCors(); return;
+    case S3Op::kDeleteBucketCors: DeleteBucketCors(); return;
     default:
       if (ExecuteMultipart()) return;
       RespondError(S3Error::kNotImplemented,

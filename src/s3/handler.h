@@ -96,6 +96,7 @@ class S3Handler final : public http::Handler {
   // collected whole.
   void XmlBodyStart(std::size_t limit);
   void XmlBodyEnd();
+  bool RequireBodyChecksum();  // Content-MD5 or x-amz-checksum-*; false: answered
   // DeleteObjects (delete_objects.cc).
   void DeleteObjects();
   void DeleteObjectsExecute();
@@ -108,6 +109,11 @@ class S3Handler final : public http::Handler {
   void SetObjectTags(const std::vector<store::KeyValue>& tags);
   static void OnTagsDone(void* ctx, Status st, bool existed);
   void GetObjectAttributes();
+  // Bucket CORS configuration (cors_ops.cc).
+  void GetBucketCors();
+  void PutBucketCors();
+  void PutBucketCorsExecute();
+  void DeleteBucketCors();
   bool ReadObjectRecord(store::ObjectRecord* rec);
   bool CurrentVersionOnly();
   // Content headers and x-amz-meta-* of the request (PutObject, CopyObject with REPLACE,

@@ -91,6 +91,9 @@ std::string_view S3OpName(S3Op op) noexcept {
     case S3Op::kPutObjectTagging: return "PutObjectTagging";
     case S3Op::kDeleteObjectTagging: return "DeleteObjectTagging";
     case S3Op::kGetObjectAttributes: return "GetObjectAttributes";
+    case S3Op::kGetBucketCors: return "GetBucketCors";
+    case S3Op::kPutBucketCors: return "PutBucketCors";
+    case S3Op::kDeleteBucketCors: return "DeleteBucketCors";
     case S3Op::kCreateMultipartUpload: return "CreateMultipartUpload";
     case S3Op::kUploadPart: return "UploadPart";
     case S3Op::kCompleteMultipartUpload: return "CompleteMultipartUpload";
@@ -192,6 +195,8 @@ Classified Classify(const http::RequestHead& head) {
         c.op = S3Op::kGetBucketLocation;
       } else if (FindQuery(q, "versioning").present) {
         c.op = S3Op::kGetBucketVersioning;
+      } else if (FindQuery(q, "cors").present) {
+        c.op = S3Op::kGetBucketCors;
       } else if (!has_sub) {
         QueryValue lt = FindQuery(q, "list-type");
         if (lt.present && lt.raw == "2") {
@@ -202,6 +207,8 @@ Classified Classify(const http::RequestHead& head) {
       }
     } else if (m == http::Method::kPost && FindQuery(q, "delete").present) {
       c.op = S3Op::kDeleteObjects;
+    } else if (FindQuery(q, "cors").present && (m == http::Method::kPut || m == http::Method::kDelete)) {
+      c.op = m == http::Method::kPut ? S3Op::kPutBucketCors : S3Op::kDeleteBucketCors;
     } else if (!has_sub) {
       if (m == http::Method::kHead) c.op = S3Op::kHeadBucket;
       if (m == http::Method::kPut) c.op = S3Op::kCreateBucket;

@@ -30,6 +30,9 @@ enum class S3Op : uint8_t {
   kPutObjectTagging,     ///< PUT ?tagging
   kDeleteObjectTagging,  ///< DELETE ?tagging
   kGetObjectAttributes,  ///< GET ?attributes
+  kGetBucketCors,        ///< GET /bucket?cors
+  kPutBucketCors,        ///< PUT /bucket?cors
+  kDeleteBucketCors,     ///< DELETE /bucket?cors
   // multipart (multipart.cc)
   kCreateMultipartUpload,
   kUploadPart,

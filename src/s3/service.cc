@@ -5,15 +5,26 @@
 #include <cstdio>
 
 #include "core/shard.h"
+#include "s3/browser.h"
 #include "s3/errors.h"
+#include "s3/post_policy.h"
 #include "s3/handler.h"
 
 namespace mamute::s3 {
 namespace {
 
-enum RouteId : uint16_t { kUnmatched = 0, kS3, kTestBytes, kTestEcho, kTestSleep, kRouteCount };
-constexpr std::string_view kRouteNames[kRouteCount] = {"unmatched", "s3", "test:bytes", "test:echo",
-                                                       "test:sleep"};
+enum RouteId : uint16_t {
+  kUnmatched = 0,
+  kS3,
+  kTestBytes,
+  kTestEcho,
+  kTestSleep,
+  kS3Preflight,
+  kS3PostObject,
+  kRouteCount
+};
+constexpr std::string_view kRouteNames[kRouteCount] = {"unmatched",  "s3",           "test:bytes", "test:echo",
+                                                       "test:sleep", "s3:preflight", "s3:post"};
 
 uint64_t QueryU64(std::string_view query, std::string_view name, uint64_t def) {
   std::size_t pos = 0;
@@ -99,7 +110,7 @@ class SleepHandler final : public http::Handler {
 }  // namespace
 
 S3Service::S3Service(ServiceConfig config, store::NodeStore* node, UnsealFn unseal)
-    : config_(config), node_(node), creds_(node, std::move(unseal)), keys_(1024) {}
+    : config_(config), node_(node), creds_(node, std::move(unseal)), cors_(node), keys_(1024) {}
 
 S3Service::~S3Service() = default;
 
@@ -205,6 +216,14 @@ http::Route S3Service::Dispatch(http::Exchange& ex) {
     }
     if (what == "sleep" && h.method == http::Method::kGet) {
       return {http::MakeHandler<SleepHandler>(ex, this), kTestSleep, true};
+    }
+  }
+  // Browsers: CORS preflights and POST policy form uploads are authenticated differently
+  // (not at all, or by the form's signed policy): their own handlers (browser.h).
+  if (h.method == http::Method::kOptions) return {MakePreflightHandler(ex, this), kS3Preflight, true};
+  if (h.method == http::Method::kPost && h.query.empty()) {
+    if (auto boundary = FormBoundary(h.Find("content-type"))) {
+      return {MakePostObjectHandler(ex, this, std::move(*boundary)), kS3PostObject, true};
     }
   }
   return {http::MakeHandler<S3Handler>(ex, this), kS3, true};

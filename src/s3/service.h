@@ -16,6 +16,7 @@
 #include "auth/sigv4.h"
 #include "auth/signing_key_cache.h"
 #include "http/router.h"
+#include "s3/cors.h"
 #include "s3/credentials.h"
 #include "store/node.h"
 #include "store/object_io.h"
@@ -61,6 +62,7 @@ class S3Service final : public http::Service {
   store::NodeStore& node() noexcept { return *node_; }
   const auth::SigV4Config& sigv4_config() const noexcept { return sigv4_; }
   CredentialCache& credentials() noexcept { return creds_; }
+  CorsCache& cors() noexcept { return cors_; }
   auth::SigningKeyCache& signing_keys() noexcept { return keys_; }
   auth::SigV4Context* AcquireContext();
   void ReleaseContext(auth::SigV4Context* ctx);
@@ -79,6 +81,7 @@ class S3Service final : public http::Service {
   std::vector<Sleeper> sleepers_;
   auth::SigV4Config sigv4_;
   CredentialCache creds_;
+  CorsCache cors_;
   auth::SigningKeyCache keys_;
   std::vector<std::unique_ptr<auth::SigV4Context>> ctx_pool_;
   std::vector<S3Handler*> pending_;

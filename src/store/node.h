@@ -23,6 +23,9 @@ struct NodeStore {
   /// and drop the cache when it moved — so a change is seen by the very next
   /// request on every shard, with no message that could race with that request.
   std::atomic<uint64_t> credential_epoch{0};
+  /// Bumped (release) after a bucket's configuration changed (CORS) or a bucket was deleted;
+  /// data shards drop their per-bucket configuration cache when it moved (s3/cors.h).
+  std::atomic<uint64_t> bucket_config_epoch{0};
 
   /// Checks the data dirs' identity files (CheckDataDirs: same set, same order, none dropped;
   /// writes them on a first start or for dirs appended at the end), then opens

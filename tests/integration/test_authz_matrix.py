@@ -307,9 +307,10 @@ S3_OPS = [
     S3Op("GetObject", "GET", "/{a}/" + OBJECT_KEY, (200, None), owner_may_see=(OBJECT_DATA,)),
     S3Op("HeadObject", "HEAD", "/{a}/" + OBJECT_KEY, (200, None)),
     S3Op("DeleteObject", "DELETE", "/{a}/" + OBJECT_KEY, (204, None), owner_target="/{a}/delete-by-owner.txt"),
+    S3Op("GetBucketCors", "GET", "/{a}?cors", (404, "NoSuchCORSConfiguration")),
+    S3Op("DeleteBucketCors", "DELETE", "/{a}?cors", (204, None)),
     # Not implemented (501 after auth). Multipart, CopyObject, DeleteObjects and tagging are being
     # built on other branches: their rows (with their owner outcome) come with them.
-    S3Op("GetBucketCors", "GET", "/{a}?cors", (501, "NotImplemented")),
     S3Op("GetBucketPolicy", "GET", "/{a}?policy", (501, "NotImplemented")),
     S3Op("GetBucketLifecycle", "GET", "/{a}?lifecycle", (501, "NotImplemented")),
     S3Op("ListObjectVersions", "GET", "/{a}?versions", (501, "NotImplemented")),
@@ -412,6 +413,10 @@ MGMT_ROUTES = [
     MgmtRoute("regenerate_credential", "POST", BUCKETS + "/{bid}/credentials/{ak}/regenerate"),
     MgmtRoute("delete_credential", "DELETE", BUCKETS + "/{bid}/credentials/{ak}"),
     MgmtRoute("list_files", "GET", BUCKETS + "/{bid}/files", owner=(200, None), owner_may_see=(HIDDEN_A,)),
+    MgmtRoute("get_bucket_cors", "GET", BUCKETS + "/{bid}/cors", owner=(404, "not_found")),
+    MgmtRoute("put_bucket_cors", "PUT", BUCKETS + "/{bid}/cors",
+              body={"rules": [{"allowed_origins": ["*"], "allowed_methods": ["GET"]}]}),
+    MgmtRoute("delete_bucket_cors", "DELETE", BUCKETS + "/{bid}/cors"),
     # Unknown and wrong-method routes are answered before authentication (they reveal only what
     # docs/management-api.md publishes); documented-but-unbuilt routes are 501 before
     # authentication too (see test_http.py test_mgmt_seed_surface_501_json).

@@ -1,0 +1,130 @@
+// CORS over S3: Put/Get/DeleteBucketCors, the preflight handler (OPTIONS), and the
+// Access-Control-* headers of actual requests.
+#include "core/shard.h"
+#include "s3/browser.h"
+#include "s3/cors.h"
+#include "s3/handler.h"
+#include "s3/service.h"
+#include "util/log.h"
+
+namespace mamute::s3 {
+namespace {
+
+// Copies the headers into the request arena and hands them to the exchange.
+void SetArenaHeaders(http::Exchange& ex, const std::vector<std::pair<std::string_view, std::string>>& hs) {
+  auto* arr = static_cast<http::OutHeader*>(
+      ex.arena().Allocate(sizeof(http::OutHeader) * hs.size(), alignof(http::OutHeader)));
+  for (std::size_t i = 0; i < hs.size(); ++i) arr[i] = http::OutHeader{hs[i].first, ex.arena().Copy(hs[i].second)};
+  ex.SetExtraHeaders(arr, hs.size());
+}
+
+/// OPTIONS: S3 answers a preflight without authentication, from the bucket's rules alone.
+class PreflightHandler final : public http::Handler {
+ public:
+  explicit PreflightHandler(S3Service* svc) : svc_(svc) {}
+  void OnHead(http::Exchange& ex) override {
+    const http::RequestHead& h = ex.head();
+    std::string_view origin = h.Find("origin");
+    std::string_view method = h.Find("access-control-request-method");
+    if (origin.empty()) {
+      RespondS3Error(ex, S3Error::kBadRequest, "Insufficient information. Origin request header needed.");
+      return;
+    }
+    if (method.empty()) {
+      RespondS3Error(ex, S3Error::kBadRequest, "Invalid Access-Control-Request-Method: null");
+      return;
+    }
+    Classified c = Classify(h);
+    // A missing bucket answers like one without CORS: an unauthenticated caller learns nothing.
+    std::shared_ptr<const CorsConfig> cfg = c.bad_uri || c.bucket.empty() ? nullptr : svc_->cors().Find(c.bucket);
+    if (!cfg) {
+      RespondS3Error(ex, S3Error::kCORSResponse, "CORS is not enabled for this bucket.");
+      return;
+    }
+    std::string_view req_headers = h.Find("access-control-request-headers");
+    const CorsRule* rule = MatchPreflight(*cfg, origin, method, req_headers);
+    if (rule == nullptr) {
+      RespondS3Error(ex, S3Error::kCORSResponse,
+                     "This CORS request is not allowed. This is usually because the evalution of Origin, request "
+                     "method / Access-Control-Request-Method or Access-Control-Request-Headers are not "
+                     "whitelisted by the resource's CORS spec.");
+      return;
+    }
+    SetArenaHeaders(ex, CorsResponseHeaders(*rule, origin, /*preflight=*/true, req_headers));
+    ex.Respond(200, nullptr, 0, {});
+  }
+
+ private:
+  S3Service* svc_;
+};
+
+}  // namespace
+
+void RespondS3Error(http::Exchange& ex, S3Error e, std::string_view message) {
+  std::string body = RenderErrorXml(e, message, ex.head().path, ex.request_id());
+  const http::OutHeader headers[] = {{"Content-Type", "application/xml"}};
+  ex.Respond(HttpStatus(e), headers, 1, body);
+}
+
+void ApplyCorsHeaders(S3Service& svc, http::Exchange& ex, std::string_view bucket) {
+  std::string_view origin = ex.head().Find("origin");
+  if (origin.empty() || bucket.empty()) return;
+  std::shared_ptr<const CorsConfig> cfg = svc.cors().Find(bucket);
+  if (!cfg) return;
+  const CorsRule* rule = MatchCors(*cfg, origin, ex.head().method_name);
+  if (rule == nullptr) return;
+  SetArenaHeaders(ex, CorsResponseHeaders(*rule, origin, /*preflight=*/false, {}));
+}
+
+http::Handler* MakePreflightHandler(http::Exchange& ex, S3Service* svc) {
+  return http::MakeHandler<PreflightHandler>(ex, svc);
+}
+
+// ---------------------------------------------------------------- Put/Get/DeleteBucketCors
+
+void S3Handler::GetBucketCors() {
+  auto c = LoadCors(svc_->node(), bucket_id_);
+  if (!c) {
+    if (c.error().code() == Code::kNotFound) {
+      RespondError(S3Error::kNoSuchCORSConfiguration);
+      return;
+    }
+    MLOG_ERROR("CORS configuration read failed: %s", c.error().ToString().c_str());
+    RespondError(S3Error::kInternalError);
+    return;
+  }
+  RespondXml(200, RenderCorsXml(*c));
+}
+
+void S3Handler::PutBucketCors() {
+  if (!RequireBodyChecksum()) return;  // as AWS: Content-MD5 or a flexible checksum
+  XmlBodyStart(kMaxCorsConfigBytes);  // XmlBodyEnd() runs PutBucketCorsExecute()
+}
+
+void S3Handler::PutBucketCorsExecute() {
+  CorsFailure f{S3Error::kMalformedXML, {}};
+  auto c = ParseCorsXml(xml_, &f);
+  if (!c) {
+    RespondError(f.error, f.message);
+    return;
+  }
+  if (Status st = StoreCors(svc_->node(), bucket_id_, &*c); !st.ok()) {
+    MLOG_ERROR("CORS configuration write failed: %s", st.ToString().c_str());
+    RespondError(S3Error::kInternalError);
+    return;
+  }
+  stage_ = Stage::kDone;
+  ex_->Respond(200, nullptr, 0, {});
+}
+
+void S3Handler::DeleteBucketCors() {
+  if (Status st = StoreCors(svc_->node(), bucket_id_, nullptr); !st.ok()) {
+    MLOG_ERROR("CORS configuration delete failed: %s", st.ToString().c_str());
+    RespondError(S3Error::kInternalError);
+    return;
+  }
+  stage_ = Stage::kDone;
+  ex_->Respond(204, nullptr, 0, {});
+}
+
+}  // namespace mamute::s3
