@@ -21,7 +21,7 @@ from botocore.credentials import Credentials
 from test_s3_auth import client, code_of, make_bucket
 from test_s3_multipart import B, start
 
-ROUNDS = 6 if os.environ.get("MAMUTE_SANITIZED") else 12
+ROUNDS = 5 if os.environ.get("MAMUTE_SANITIZED") else 8
 
 
 def fsck_clean(srv):
