@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdio>
@@ -86,6 +87,18 @@ std::vector<OptionSpec> Specs() {
   s.push_back({"s3-listen", "MAMUTE_S3_LISTEN", "HOST:PORT", "S3 data-plane address (every data shard listens, SO_REUSEPORT).",
                [](Options& o) { return o.s3_listen; },
                [](Options& o, std::string_view v, bool) { o.s3_listen = v; return util::ParseHostPort(v).has_value(); }});
+  s.push_back({"domain", "MAMUTE_DOMAIN", "DOMAIN",
+               "Enables virtual-host style S3 requests: Host bucket.DOMAIN[:port] names the bucket (path style still works).",
+               [](Options& o) { return o.domain; },
+               [](Options& o, std::string_view v, bool) {
+                 o.domain.clear();
+                 for (char c : v) {
+                   c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+                   if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.')) return false;
+                   o.domain.push_back(c);
+                 }
+                 return o.domain.empty() || (o.domain.front() != '.' && o.domain.back() != '.');
+               }});
   s.push_back({"api-listen", "MAMUTE_API_LISTEN", "HOST:PORT", "Management API address (the management shard).",
                [](Options& o) { return o.api_listen; },
                [](Options& o, std::string_view v, bool) { o.api_listen = v; return util::ParseHostPort(v).has_value(); }});
@@ -246,6 +259,7 @@ void PrintFsckReport(const store::FsckReport& r, bool repair) {
   for (const auto& f : r.stray_files) std::printf("stray file (left alone): %s\n", f.c_str());
   for (const auto& m : r.missing) std::printf("record with missing data: %s\n", m.path.c_str());
   for (const auto& c : r.corrupt) std::printf("corrupt record: %s\n", c.c_str());
+  for (const auto& p : r.orphan_parts) std::printf("part record without its upload: %s\n", p.c_str());
   for (const auto& e : r.errors) std::printf("error: %s\n", e.c_str());
   std::printf("%s\n", r.clean() ? "clean" : (repair ? "repaired what can be repaired" : "problems found"));
 }
@@ -281,7 +295,7 @@ int RunFsck(int argc, char** argv) {
     return 2;
   }
   PrintFsckReport(*r, repair);
-  bool remaining = !r->missing.empty() || !r->corrupt.empty() || !r->errors.empty() ||
+  bool remaining = !r->missing.empty() || !r->corrupt.empty() || !r->orphan_parts.empty() || !r->errors.empty() ||
                    (!repair && (!r->orphan_files.empty() || !r->temp_files.empty()));
   return remaining ? 1 : 0;
 }
@@ -329,6 +343,7 @@ int Run(int argc, char** argv) {
     if (rep->removed != 0) MLOG_INFO("recovery: removed %llu leftover file(s)", static_cast<unsigned long long>(rep->removed));
     for (const auto& m : rep->missing) MLOG_ERROR("recovery: a record names a missing data file: %s", m.path.c_str());
     for (const auto& c : rep->corrupt) MLOG_ERROR("recovery: corrupt record: %s", c.c_str());
+    for (const auto& p : rep->orphan_parts) MLOG_WARN("recovery: part record without its upload: %s", p.c_str());
     for (const auto& e : rep->errors) MLOG_ERROR("recovery: %s", e.c_str());
   }
   // The node master key, loaded once (never logged): it seals S3 secrets and the JWT signing keys
@@ -380,7 +395,7 @@ int Run(int argc, char** argv) {
     sc.recv_buffer_size = opt.recv_buffer_size;
     sc.name = "data shard";
     shards.push_back(std::make_unique<core::Shard>(sc));
-    s3_services[i] = std::make_unique<s3::S3Service>(s3::ServiceConfig{opt.test_routes, opt.multipart_min_part_size, opt.multipart_expiry_s}, node.get(), unseal);
+    s3_services[i] = std::make_unique<s3::S3Service>(s3::ServiceConfig{opt.test_routes, opt.multipart_min_part_size, opt.multipart_expiry_s, opt.domain}, node.get(), unseal);
   }
   for (int i = 0; i < data_cores; ++i) {
     shards[i]->Start(

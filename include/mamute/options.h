@@ -13,6 +13,10 @@ struct Options {
   std::vector<std::string> data_dirs = {"./data"};
   /// --s3-listen / MAMUTE_S3_LISTEN. Default: 127.0.0.1:9000. Every data shard listens here (SO_REUSEPORT).
   std::string s3_listen = "127.0.0.1:9000";
+  /// --domain / MAMUTE_DOMAIN. Default: empty (off). With a domain such as s3.local, a request
+  /// whose Host is "bucket.s3.local[:port]" is virtual-host style (the bucket from the host);
+  /// path style keeps working, and a Host equal to the domain is path style.
+  std::string domain;
   /// --api-listen / MAMUTE_API_LISTEN. Default: 127.0.0.1:9001. The management shard listens here.
   std::string api_listen = "127.0.0.1:9001";
   /// --data-cores / MAMUTE_DATA_CORES. Default: 0 = all online cores but one (at least 1).

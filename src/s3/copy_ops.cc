@@ -1,4 +1,5 @@
-// CopyObject: PUT /bucket/key with x-amz-copy-source. The source's bytes stream through the
+// CopyObject: PUT /bucket/key with x-amz-copy-source, and UploadPartCopy (the same with
+// ?partNumber&uploadId, into a part). The source's bytes stream through the
 // shard's ring (ObjectReader → ObjectWriter, one read piece at a time, with the writer's
 // backpressure), so a copy never holds more than a few chunks in memory, and the new object
 // gets its own data file (file ids are never shared between records).
@@ -8,6 +9,7 @@
 #include "s3/service.h"
 #include "s3/xml.h"
 #include "store/keys.h"
+#include "store/multipart.h"
 #include "util/encoding.h"
 #include "util/log.h"
 #include "util/time_format.h"
@@ -26,13 +28,73 @@ std::optional<bool> ParseDirective(std::string_view v) {
 
 }  // namespace
 
-void S3Handler::CopyObject() {
-  const http::RequestHead& h = ex_->head();
+// x-amz-copy-source of CopyObject and UploadPartCopy: parsed, authorized (the source must be
+// readable by the same credential; Authorize() covered the destination), its record read into
+// copy_src_value_ (`rec` borrows) and x-amz-copy-source-if-* checked. False: answered.
+bool S3Handler::CopySourceRecord(store::BucketId* src_id, std::string* src_key, store::ObjectRecord* rec) {
   CopySource src;
-  if (auto f = ParseCopySource(h.Find("x-amz-copy-source"), &src)) {
+  if (auto f = ParseCopySource(ex_->head().Find("x-amz-copy-source"), &src)) {
     RespondError(f->error, f->message);
+    return false;
+  }
+  *src_id = bucket_id_;
+  if (src.bucket != req_.bucket) {
+    auto id = LookupBucket(src.bucket);
+    if (!id) {
+      if (id.error().code() != Code::kNotFound) {
+        MLOG_ERROR("bucket lookup failed: %s", id.error().ToString().c_str());
+        RespondError(S3Error::kInternalError);
+      } else {
+        RespondError(cred_->scope_kind == store::ScopeKind::kBucket ? S3Error::kAccessDenied : S3Error::kNoSuchBucket);
+      }
+      return false;
+    }
+    if (cred_->scope_kind == store::ScopeKind::kBucket ? *id != cred_->bucket : !InProject(*id)) {
+      RespondError(S3Error::kAccessDenied);
+      return false;
+    }
+    *src_id = *id;
+  }
+  Status st = svc_->node().db->Get(store::Cf::kObjects, store::ObjectKey(*src_id, src.key), &copy_src_value_);
+  if (st.code() == Code::kNotFound) {
+    RespondError(S3Error::kNoSuchKey);
+    return false;
+  }
+  if (st.ok()) st = store::DecodeObject(copy_src_value_, rec);
+  if (!st.ok()) {
+    MLOG_ERROR("copy source record read failed: %s", st.ToString().c_str());
+    RespondError(S3Error::kInternalError);
+    return false;
+  }
+  *src_key = std::move(src.key);
+  return CopyConditions(*rec);
+}
+
+// Streams [first, first + length) of the source record (copy_src_value_) into writer_.
+void S3Handler::CopyStart(const store::ObjectRecord& rec, uint64_t first, uint64_t length) {
+  copying_ = true;
+  const store::ReadHandler handler{&S3Handler::OnCopyData, &S3Handler::OnCopyReadDone};
+  if (rec.location.kind == store::LocationKind::kParts) {
+    // A multipart source is read part by part (each whole part's XXH3 verified).
+    if (StartMultipartRead(copy_src_value_, first, length, handler)) return;
+    if (MultipartReadFailed()) {
+      CopyFail(S3Error::kInternalError);
+    } else {
+      CopyFinish();  // nothing to read: every part is empty
+    }
     return;
   }
+  auto r = svc_->object_io().BeginGet(rec, first, length, handler, this);
+  if (!r) {
+    MLOG_ERROR("copy source read failed to start: %s", r.error().ToString().c_str());
+    CopyFail(S3Error::kInternalError);
+    return;
+  }
+  reader_ = *r;
+}
+
+void S3Handler::CopyObject() {
+  const http::RequestHead& h = ex_->head();
   auto replace_meta = ParseDirective(h.Find("x-amz-metadata-directive"));
   if (!replace_meta) {
     RespondError(S3Error::kInvalidArgument, "Unknown metadata directive.");
@@ -43,39 +105,11 @@ void S3Handler::CopyObject() {
     RespondError(S3Error::kInvalidArgument, "Unknown tagging directive.");
     return;
   }
-  // The source must be readable by the same credential (Authorize() covered the destination).
-  store::BucketId src_id = bucket_id_;
-  if (src.bucket != req_.bucket) {
-    auto id = LookupBucket(src.bucket);
-    if (!id) {
-      if (id.error().code() != Code::kNotFound) {
-        MLOG_ERROR("bucket lookup failed: %s", id.error().ToString().c_str());
-        RespondError(S3Error::kInternalError);
-      } else {
-        RespondError(cred_->scope_kind == store::ScopeKind::kBucket ? S3Error::kAccessDenied : S3Error::kNoSuchBucket);
-      }
-      return;
-    }
-    if (cred_->scope_kind == store::ScopeKind::kBucket ? *id != cred_->bucket : !InProject(*id)) {
-      RespondError(S3Error::kAccessDenied);
-      return;
-    }
-    src_id = *id;
-  }
-  Status st = svc_->node().db->Get(store::Cf::kObjects, store::ObjectKey(src_id, src.key), &copy_src_value_);
-  if (st.code() == Code::kNotFound) {
-    RespondError(S3Error::kNoSuchKey);
-    return;
-  }
+  store::BucketId src_id = 0;
+  std::string src_key;
   store::ObjectRecord rec;
-  if (st.ok()) st = store::DecodeObject(copy_src_value_, &rec);
-  if (!st.ok()) {
-    MLOG_ERROR("copy source record read failed: %s", st.ToString().c_str());
-    RespondError(S3Error::kInternalError);
-    return;
-  }
-  if (!CopyConditions(rec)) return;
-  if (src_id == bucket_id_ && src.key == req_.key && !*replace_meta) {
+  if (!CopySourceRecord(&src_id, &src_key, &rec)) return;
+  if (src_id == bucket_id_ && src_key == req_.key && !*replace_meta) {
     RespondError(S3Error::kInvalidRequest,
                  "This copy request is illegal because it is trying to copy an object to itself without changing "
                  "the object's metadata, storage class, website redirect location or encryption attributes.");
@@ -110,25 +144,41 @@ void S3Handler::CopyObject() {
     return;
   }
   writer_ = *w;
-  copying_ = true;
-  const store::ReadHandler handler{&S3Handler::OnCopyData, &S3Handler::OnCopyReadDone};
-  if (rec.location.kind == store::LocationKind::kParts) {
-    // A multipart source is read part by part (each whole part's XXH3 verified).
-    if (StartMultipartRead(copy_src_value_, 0, rec.size, handler)) return;
-    if (MultipartReadFailed()) {
-      CopyFail(S3Error::kInternalError);
-    } else {
-      CopyFinish();  // nothing to read: every part is empty
+  CopyStart(rec, 0, UINT64_MAX);
+}
+
+// UploadPartCopy: the part's bytes are the source's (or x-amz-copy-source-range of them),
+// streamed like CopyObject's into a part writer; the upload's checksum algorithm, if any, is
+// computed on the way.
+void S3Handler::UploadPartCopy() {
+  if (!ParsePartNumber() || !LoadUpload()) return;
+  store::BucketId src_id = 0;
+  std::string src_key;
+  store::ObjectRecord rec;
+  if (!CopySourceRecord(&src_id, &src_key, &rec)) return;
+  uint64_t first = 0, length = rec.size;
+  if (std::string_view range = ex_->head().Find("x-amz-copy-source-range"); !range.empty()) {
+    if (auto f = ParseCopySourceRange(range, rec.size, &first, &length)) {
+      RespondError(f->error, f->message);
+      return;
     }
+  } else if (rec.size > kMaxCopySize) {
+    RespondError(S3Error::kInvalidRequest,
+                 "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120");
     return;
   }
-  auto r = svc_->object_io().BeginGet(rec, 0, UINT64_MAX, handler, this);
-  if (!r) {
-    MLOG_ERROR("copy source read failed to start: %s", r.error().ToString().c_str());
-    CopyFail(S3Error::kInternalError);
+  if (length > store::kMaxPartSize) {
+    RespondError(S3Error::kEntityTooLarge);
     return;
   }
-  reader_ = *r;
+  if (!UploadPartChecksum()) return;
+  auto w = BeginPartWriter();
+  if (!w) {
+    RespondError(w.error().code() == Code::kCancelled ? S3Error::kServiceUnavailable : S3Error::kInternalError);
+    return;
+  }
+  writer_ = *w;
+  CopyStart(rec, first, length);
 }
 
 // x-amz-copy-source-if-*: any failing condition is 412 (never 304). If-Match beats
@@ -202,6 +252,16 @@ void S3Handler::OnCopyReadDone(void* ctx, Status st) {
 }
 
 void S3Handler::CopyFinish() {
+  if (req_.op == S3Op::kUploadPartCopy) {
+    store::ObjectRecord meta;  // a part keeps only its checksum
+    if (checksum_) {
+      checksum_raw_ = checksum_->FinishRaw();
+      meta.checksums.push_back(store::Checksum{ToStore(checksum_algo_), store::ChecksumType::kFullObject, checksum_raw_});
+    }
+    finishing_ = true;
+    writer_->Finish(meta, nullptr, &S3Handler::OnCopyDone, NewPending());
+    return;
+  }
   store::ObjectRecord src;
   if (!store::DecodeObject(copy_src_value_, &src).ok()) {  // decoded once already
     CopyFail(S3Error::kInternalError);
@@ -245,6 +305,8 @@ void S3Handler::OnCopyDone(void* ctx, Status st, const store::PutResult& r) {
   if (!st.ok()) {
     if (st.code() == Code::kFailedPrecondition) {
       self->RespondError(S3Error::kPreconditionFailed);
+    } else if (st.code() == Code::kNotFound && st.message() == "NoSuchUpload") {
+      self->RespondError(S3Error::kNoSuchUpload);  // UploadPartCopy: the upload ended first
     } else if (st.code() == Code::kNoSpace) {
       self->RespondError(S3Error::kInsufficientStorage);
     } else {
@@ -255,17 +317,19 @@ void S3Handler::OnCopyDone(void* ctx, Status st, const store::PutResult& r) {
   }
   char date[32];
   std::size_t n = util::FormatIso8601Ms(r.mtime_ms, date);
+  const bool part = self->req_.op == S3Op::kUploadPartCopy;
+  const char* root = part ? "CopyPartResult" : "CopyObjectResult";
   std::string body;
   XmlWriter w(&body);
-  w.OpenRoot("CopyObjectResult");
+  w.OpenRoot(root);
   w.Element("LastModified", std::string_view(date, n));
   w.Element("ETag", "\"" + r.EtagHex() + "\"");
   if (!self->checksum_raw_.empty()) {
-    w.Element("ChecksumType", "FULL_OBJECT");
+    if (!part) w.Element("ChecksumType", "FULL_OBJECT");
     w.Element("Checksum" + std::string(ChecksumAlgoName(self->checksum_algo_)),
               util::Base64Encode(self->checksum_raw_.data(), self->checksum_raw_.size()));
   }
-  w.Close("CopyObjectResult");
+  w.Close(root);
   self->RespondXml(200, body);
 }
 

@@ -58,7 +58,7 @@ S3Handler::~S3Handler() {
 void S3Handler::OnHead(http::Exchange& ex) {
   ex_ = &ex;
   stage_ = Stage::kClassify;
-  req_ = Classify(ex.head());
+  req_ = Classify(ex.head(), svc_->config().domain);
   if (req_.bad_uri) {
     RespondError(S3Error::kInvalidURI, "Couldn't parse the specified URI.");
     return;

@@ -84,6 +84,9 @@ class S3Handler final : public http::Handler {
   void PutExtrasFinish(store::ObjectRecord* meta);
   // CopyObject (copy_ops.cc): source record → ObjectReader → ObjectWriter, streamed.
   void CopyObject();
+  void UploadPartCopy();
+  bool CopySourceRecord(store::BucketId* src_id, std::string* src_key, store::ObjectRecord* rec);
+  void CopyStart(const store::ObjectRecord& rec, uint64_t first, uint64_t length);
   bool CopyConditions(const store::ObjectRecord& src);
   void CopyFail(S3Error e, std::string_view message = {});
   void CopyFinish();
@@ -129,6 +132,7 @@ class S3Handler final : public http::Handler {
   bool ExecuteMultipart();  // false: not a multipart operation
   bool LoadUpload();        // ?uploadId's record into mpu_; false: answered (NoSuchUpload)
   void CreateMultipartUpload();
+  bool ParsePartNumber();  // ?partNumber into a new mpu_; false: answered
   void UploadPartStart();
   bool UploadPartChecksum();
   Result<store::ObjectWriter*> BeginPartWriter();

@@ -85,6 +85,7 @@ bool S3Handler::ExecuteMultipart() {
   switch (req_.op) {
     case S3Op::kCreateMultipartUpload: CreateMultipartUpload(); return true;
     case S3Op::kUploadPart: UploadPartStart(); return true;
+    case S3Op::kUploadPartCopy: UploadPartCopy(); return true;
     case S3Op::kCompleteMultipartUpload:
       mpu_.reset(new Multipart);
       XmlBodyStart(XmlLimits{}.max_bytes);  // XmlBodyEnd() runs CompleteRun()
@@ -185,6 +186,17 @@ void S3Handler::OnMultipartCommitted(void* ctx, Status st, bool existed) {
   (void)existed;
   S3Handler* self = TakePending(ctx);
   if (self == nullptr) return;  // the client went away; the commit itself is done
+  // Checked at commit time (store::RemoveUpload): another request ended the upload first, or
+  // a listed part was uploaded again while the Complete was on its way.
+  if (st.code() == Code::kNotFound && st.message() == "NoSuchUpload") {
+    self->RespondError(S3Error::kNoSuchUpload);
+    return;
+  }
+  if (st.code() == Code::kFailedPrecondition && st.message().starts_with("InvalidPart")) {
+    self->RespondError(S3Error::kInvalidPart, "One or more of the specified parts changed while the upload was "
+                                              "being completed; list the parts and complete again.");
+    return;
+  }
   if (self->CommitFailed(st, S3OpName(self->req_.op).data())) return;
   self->stage_ = Stage::kDone;
   if (self->req_.op == S3Op::kAbortMultipartUpload) {
@@ -231,16 +243,20 @@ bool S3Handler::LoadUpload() {
 
 // ---------------------------------------------------------------- UploadPart
 
-void S3Handler::UploadPartStart() {
+// ?partNumber of UploadPart and UploadPartCopy into a new mpu_. False: answered.
+bool S3Handler::ParsePartNumber() {
   mpu_.reset(new Multipart);
-  std::string_view q = ex_->head().query;
-  auto num = DecodeQueryValue(FindQuery(q, "partNumber").raw);
+  auto num = DecodeQueryValue(FindQuery(ex_->head().query, "partNumber").raw);
   if (!num || !ParseU32(*num, &mpu_->part_number) || mpu_->part_number < 1 ||
       mpu_->part_number > store::kMaxPartNumber) {
     RespondError(S3Error::kInvalidArgument, "Part number must be an integer between 1 and 10000, inclusive");
-    return;
+    return false;
   }
-  if (!LoadUpload()) return;
+  return true;
+}
+
+void S3Handler::UploadPartStart() {
+  if (!ParsePartNumber() || !LoadUpload()) return;
   PutObjectStart();  // the PutObject data path, with a part writer (BeginPartWriter)
 }
 
@@ -264,7 +280,7 @@ bool S3Handler::UploadPartChecksum() {
 }
 
 Result<store::ObjectWriter*> S3Handler::BeginPartWriter() {
-  return svc_->object_io().BeginPart(mpu_->upload_id, mpu_->part_number);
+  return svc_->object_io().BeginPart(bucket_id_, req_.key, mpu_->upload_id, mpu_->part_number);
 }
 
 // ---------------------------------------------------------------- CompleteMultipartUpload
@@ -380,20 +396,18 @@ void S3Handler::CompleteRun() {
     return;
   }
   const std::string okey = store::ObjectKey(bucket_id_, req_.key);
-  Status st = (*op)->batch().Put(store::Cf::kObjects, okey, value);
-  if (st.ok()) {
-    // Parts not named in the list go with the upload (their files become garbage), as in S3.
-    st = store::AddUploadRemoval(*svc_->node().db, bucket_id_, req_.key, mpu_->upload_id, keep, &(*op)->batch(),
-                                 &(*op)->garbage());
-  }
-  if (!st.ok()) {
+  if (!(*op)->batch().Put(store::Cf::kObjects, okey, value).ok()) {
     svc_->object_io().Discard(*op);
-    MLOG_ERROR("CompleteMultipartUpload failed: %s", st.ToString().c_str());
     RespondError(S3Error::kInternalError);
     return;
   }
+  // At commit time, atomically: the upload must still be there and the listed parts unchanged;
+  // its records go, and parts not named in the list go with it (their files become garbage),
+  // as in S3.
+  (*op)->end_upload(bucket_id_, req_.key, mpu_->upload_id);
+  for (const store::StoredPart* p : chosen) (*op)->kept_parts().push_back(store::KeptPart{p->number, p->value});
   (*op)->add_replaced_key(okey);
-  (*op)->keep() = keep;  // a concurrent Complete of the same upload must not unlink our parts
+  (*op)->keep() = keep;  // the replaced record may name our part files (never unlink them)
 
   XmlWriter w(&mpu_->response);
   w.OpenRoot("CompleteMultipartUploadResult");
@@ -429,14 +443,7 @@ void S3Handler::AbortMultipartUpload() {
     RespondError(S3Error::kServiceUnavailable);
     return;
   }
-  Status st = store::AddUploadRemoval(*svc_->node().db, bucket_id_, req_.key, mpu_->upload_id, {}, &(*op)->batch(),
-                                      &(*op)->garbage());
-  if (!st.ok()) {
-    svc_->object_io().Discard(*op);
-    MLOG_ERROR("AbortMultipartUpload failed: %s", st.ToString().c_str());
-    RespondError(S3Error::kInternalError);
-    return;
-  }
+  (*op)->end_upload(bucket_id_, req_.key, mpu_->upload_id);  // NoSuchUpload if it ends first
   SubmitMultipart(*op);
 }
 
@@ -682,12 +689,9 @@ void S3Service::OnExpiryTick(core::Timer* t) {
     for (const store::ExpiredUpload& e : expired) {
       auto op = self->io_->NewMetaOp();
       if (!op) break;
-      st = store::AddUploadRemoval(*self->node_->db, e.bucket, e.key, e.id, {}, &(*op)->batch(), &(*op)->garbage());
-      if (!st.ok() || !self->io_->Submit(*op, &S3Service::OnExpiryAborted, self).ok()) {
-        if (st.ok()) continue;  // Submit returned the op to the pool
-        self->io_->Discard(*op);
-        continue;
-      }
+      // Checked at commit time: an upload completed or aborted meanwhile is left alone.
+      (*op)->end_upload(e.bucket, e.key, e.id);
+      if (!self->io_->Submit(*op, &S3Service::OnExpiryAborted, self).ok()) continue;  // op back in the pool
       ++self->expiry_in_flight_;
       MLOG_INFO("multipart upload %s expired: aborted", e.id.ToHex().c_str());
     }
@@ -699,7 +703,8 @@ void S3Service::OnExpiryAborted(void* ctx, Status st, bool existed) {
   (void)existed;
   auto* self = static_cast<S3Service*>(ctx);
   --self->expiry_in_flight_;
-  if (!st.ok()) MLOG_WARN("multipart expiry abort failed: %s", st.ToString().c_str());
+  // NotFound: a Complete or Abort ended the upload first.
+  if (!st.ok() && st.code() != Code::kNotFound) MLOG_WARN("multipart expiry abort failed: %s", st.ToString().c_str());
 }
 
 }  // namespace mamute::s3

@@ -420,6 +420,8 @@ void S3Handler::OnPutDone(void* ctx, Status st, const store::PutResult& r) {
       self->RespondError(S3Error::kBadDigest);
     } else if (st.code() == Code::kFailedPrecondition) {
       self->RespondError(S3Error::kPreconditionFailed);  // If-None-Match / If-Match at commit
+    } else if (st.code() == Code::kNotFound && st.message() == "NoSuchUpload") {
+      self->RespondError(S3Error::kNoSuchUpload);  // UploadPart: the upload ended first
     } else if (st.code() == Code::kNoSpace) {
       self->RespondError(S3Error::kInsufficientStorage);
     } else {
@@ -537,6 +539,11 @@ bool S3Handler::CheckConditions(const store::ObjectRecord& rec, std::string_view
 
 void S3Handler::GetObject(bool head) {
   head_only_ = head;
+  const bool part_number = FindQuery(ex_->head().query, "partNumber").present;
+  if (part_number && ex_->head().Has("range")) {
+    RespondError(S3Error::kInvalidRequest, "Cannot specify both Range header and partNumber query parameter");
+    return;
+  }
   Status st = svc_->node().db->Get(store::Cf::kObjects, store::ObjectKey(bucket_id_, req_.key), &record_value_);
   if (st.code() == Code::kNotFound) {
     if (head) {
@@ -560,7 +567,7 @@ void S3Handler::GetObject(bool head) {
   bool unsatisfiable = false;
   std::optional<Range> range;
   uint64_t part_first = 0, part_length = 0;
-  if (FindQuery(ex_->head().query, "partNumber").present) {
+  if (part_number) {
     if (!SelectPart(rec, &part_first, &part_length)) return;
     range = Range{part_first, part_length};  // ?partNumber: that part's bytes, as a 206 (AWS)
   } else if (std::string_view rh = ex_->head().Find("range"); !rh.empty()) {
@@ -577,15 +584,15 @@ void S3Handler::GetObject(bool head) {
     return;
   }
   AppendObjectHeaders(rec, etag);
-  if (rec.location.kind == store::LocationKind::kParts && FindQuery(ex_->head().query, "partNumber").present) {
+  if (rec.location.kind == store::LocationKind::kParts && part_number) {
     out_headers_.push_back({"x-amz-mp-parts-count", ex_->arena().Copy(std::to_string(rec.parts.size()))});
   }
   uint64_t first = range ? range->first : 0;
   uint64_t length = range ? range->length : rec.size;
   int status = 200;
-  // ?partNumber=1 of an object that was not uploaded in parts is the whole object: 200.
-  if (range && length > 0 &&
-      (rec.location.kind == store::LocationKind::kParts || !FindQuery(ex_->head().query, "partNumber").present)) {
+  // ?partNumber=1 of an object that was not uploaded in parts is the whole object, still a
+  // 206 with its Content-Range as AWS answers (an empty object: 200, no range).
+  if (range && length > 0) {
     status = 206;
     char cr[80];
     int n = std::snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", static_cast<unsigned long long>(first),

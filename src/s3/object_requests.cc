@@ -1,5 +1,7 @@
 #include "s3/object_requests.h"
 
+#include <charconv>
+
 #include "s3/request.h"
 #include "s3/xml_reader.h"
 
@@ -172,6 +174,36 @@ std::optional<S3Fail> ParseCopySource(std::string_view value, CopySource* out) {
   }
   out->bucket = decoded->substr(0, slash);
   out->key = decoded->substr(slash + 1);
+  return std::nullopt;
+}
+
+std::optional<S3Fail> ParseCopySourceRange(std::string_view value, uint64_t size, uint64_t* first,
+                                           uint64_t* length) {
+  static constexpr std::string_view kForm =
+      "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the "
+      "zero-based offsets of the first and last bytes to copy";
+  if (!value.starts_with("bytes=")) return Fail(S3Error::kInvalidArgument, kForm);
+  value.remove_prefix(6);
+  const std::size_t dash = value.find('-');
+  if (dash == std::string_view::npos) return Fail(S3Error::kInvalidArgument, kForm);
+  auto num = [](std::string_view s, uint64_t* out) {
+    if (s.empty() || s.size() > 19) return false;
+    for (char c : s) {
+      if (c < '0' || c > '9') return false;
+    }
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+    return ec == std::errc() && p == s.data() + s.size();
+  };
+  uint64_t a = 0, b = 0;
+  if (!num(value.substr(0, dash), &a) || !num(value.substr(dash + 1), &b)) {
+    return Fail(S3Error::kInvalidArgument, kForm);
+  }
+  if (a > b || b >= size) {
+    return Fail(S3Error::kInvalidArgument,
+                "Range specified is not valid for source object of size: " + std::to_string(size));
+  }
+  *first = a;
+  *length = b - a + 1;
   return std::nullopt;
 }
 

@@ -58,6 +58,11 @@ struct CopySource {
 /// x-amz-copy-source: URL-encoded "bucket/key" with or without a leading '/', optionally
 /// "?versionId=null" (the only version of an unversioned object). A key may contain '/'.
 std::optional<S3Fail> ParseCopySource(std::string_view value, CopySource* out);
+/// x-amz-copy-source-range of UploadPartCopy against a source of `size` bytes: exactly
+/// "bytes=first-last" (both zero-based, inclusive), first <= last < size. InvalidArgument
+/// otherwise, as AWS answers (a malformed value, and a range outside the source).
+std::optional<S3Fail> ParseCopySourceRange(std::string_view value, uint64_t size, uint64_t* first,
+                                           uint64_t* length);
 
 // ---------------------------------------------------------------- DeleteObjects
 

@@ -1,5 +1,7 @@
 #include "s3/request.h"
 
+#include <cctype>
+
 namespace mamute::s3 {
 namespace {
 int HexVal(char c) {
@@ -34,7 +36,7 @@ void ClassifyObjectSubresource(http::Method m, std::string_view q, Classified* c
 }
 
 // Multipart sub-resources (?uploads, ?uploadId, ?partNumber). nullopt: not a multipart
-// request (or one we do not serve, such as UploadPartCopy: 501).
+// request (or one we do not serve: 501).
 std::optional<S3Op> ClassifyMultipart(http::Method m, std::string_view q, bool bucket_level,
                                       bool copy) {
   const bool uploads = FindQuery(q, "uploads").present;
@@ -56,7 +58,8 @@ std::optional<S3Op> ClassifyMultipart(http::Method m, std::string_view q, bool b
   if (upload_id) {
     switch (m) {
       case http::Method::kPut:
-        return part && !copy ? std::optional(S3Op::kUploadPart) : std::nullopt;  // copy: 501
+        if (!part) return std::nullopt;
+        return copy ? S3Op::kUploadPartCopy : S3Op::kUploadPart;
       case http::Method::kPost: return part ? std::nullopt : std::optional(S3Op::kCompleteMultipartUpload);
       case http::Method::kDelete: return part ? std::nullopt : std::optional(S3Op::kAbortMultipartUpload);
       case http::Method::kGet: return part ? std::nullopt : std::optional(S3Op::kListParts);
@@ -96,6 +99,7 @@ std::string_view S3OpName(S3Op op) noexcept {
     case S3Op::kDeleteBucketCors: return "DeleteBucketCors";
     case S3Op::kCreateMultipartUpload: return "CreateMultipartUpload";
     case S3Op::kUploadPart: return "UploadPart";
+    case S3Op::kUploadPartCopy: return "UploadPartCopy";
     case S3Op::kCompleteMultipartUpload: return "CompleteMultipartUpload";
     case S3Op::kAbortMultipartUpload: return "AbortMultipartUpload";
     case S3Op::kListParts: return "ListParts";
@@ -153,7 +157,18 @@ bool DecodedQuery(std::string_view query, std::string_view name, std::string* ou
   return true;
 }
 
-Classified Classify(const http::RequestHead& head) {
+std::string_view VirtualHostBucket(std::string_view host, std::string_view domain) noexcept {
+  if (domain.empty() || host.starts_with('[')) return {};  // off, or an IPv6 literal
+  if (std::size_t colon = host.rfind(':'); colon != std::string_view::npos) host = host.substr(0, colon);
+  if (host.size() > domain.size() && host.ends_with('.')) host.remove_suffix(1);  // "b.s3.local."
+  if (host.size() < domain.size() + 2 || host[host.size() - domain.size() - 1] != '.' ||
+      !http::EqualsIgnoreCase(host.substr(host.size() - domain.size()), domain)) {
+    return {};
+  }
+  return host.substr(0, host.size() - domain.size() - 1);
+}
+
+Classified Classify(const http::RequestHead& head, std::string_view domain) {
   Classified c;
   std::string_view path = head.path;
   if (path.empty() || path[0] != '/') {
@@ -164,6 +179,12 @@ Classified Classify(const http::RequestHead& head) {
   auto slash = path.find('/');
   std::string_view raw_bucket = slash == std::string_view::npos ? path : path.substr(0, slash);
   std::string_view raw_key = slash == std::string_view::npos ? std::string_view() : path.substr(slash + 1);
+  // Virtual-host style: the bucket is in the Host header, the whole path is the key.
+  const std::string_view vhost_bucket = VirtualHostBucket(head.Find("host"), domain);
+  if (!vhost_bucket.empty()) {
+    raw_bucket = vhost_bucket;
+    raw_key = path;
+  }
   auto bucket = PercentDecode(raw_bucket);
   auto key = PercentDecode(raw_key);
   if (!bucket || !key) {
@@ -171,6 +192,9 @@ Classified Classify(const http::RequestHead& head) {
     return c;
   }
   c.bucket = std::move(*bucket);
+  if (!vhost_bucket.empty()) {  // host names are case-insensitive, bucket names lowercase
+    for (char& ch : c.bucket) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  }
   c.key = std::move(*key);
   const http::Method m = head.method;
   std::string_view q = head.query;

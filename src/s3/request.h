@@ -1,4 +1,4 @@
-// Classification of an S3 request (pure): path-style bucket/key, the query's
+// Classification of an S3 request (pure): path-style or virtual-host style bucket/key, the query's
 // sub-resources, and the operation (method × sub-resource table).
 #pragma once
 
@@ -36,6 +36,7 @@ enum class S3Op : uint8_t {
   // multipart (multipart.cc)
   kCreateMultipartUpload,
   kUploadPart,
+  kUploadPartCopy,  ///< PUT ?partNumber&uploadId with x-amz-copy-source
   kCompleteMultipartUpload,
   kAbortMultipartUpload,
   kListParts,
@@ -67,6 +68,12 @@ struct Classified {
   std::string key;     ///< decoded object key; empty for bucket requests
   bool bad_uri = false;
 };
-Classified Classify(const http::RequestHead& head);
+/// The bucket named by a virtual-host style Host header ("bucket.<domain>[:port]", the domain
+/// matched case-insensitively); empty when `domain` is empty (virtual hosts off) or the host is
+/// not a subdomain of it (the domain itself: path style).
+std::string_view VirtualHostBucket(std::string_view host, std::string_view domain) noexcept;
+/// Bucket, key and operation. With `domain` set and a Host of "bucket.<domain>", the bucket is
+/// the host's and the whole path is the key (virtual-host style); otherwise path style.
+Classified Classify(const http::RequestHead& head, std::string_view domain = {});
 
 }  // namespace mamute::s3

@@ -30,6 +30,9 @@ struct ServiceConfig {
   /// Multipart uploads initiated longer ago than this are aborted by the sweep, seconds.
   /// Default: 604800 (7 days).
   uint64_t multipart_expiry_s = 604800;
+  /// Virtual-host style requests: a Host of "bucket.<domain>[:port]" names the bucket (path style
+  /// still works; a Host equal to the domain is path style). Lowercase. Default: empty (off).
+  std::string domain;
 };
 
 class S3Handler;

@@ -75,6 +75,16 @@ Status CommitView::Get(Cf cf, std::string_view key, std::string* value) const {
   return s.ok() ? Status::Ok() : FromRocks(s, "commit view read");
 }
 
+std::unique_ptr<rocksdb::Iterator> CommitView::NewIterator(Cf cf, const rocksdb::ReadOptions& opts) const {
+  std::unique_ptr<rocksdb::Iterator> base = db_.NewIterator(cf, opts);
+  if (group_ == nullptr) {
+    return base;
+  }
+  // The merged iterator owns the base iterator.
+  return std::unique_ptr<rocksdb::Iterator>(
+      group_->NewIteratorWithBase(db_.handle(cf), base.release(), &opts));
+}
+
 CommitQueue::CommitQueue(MetaDb* db, CommitQueueOptions options)
     : db_(db), options_(options) {}
 

@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -22,6 +23,8 @@
 #include "store/meta_db.h"
 
 namespace rocksdb {
+class Iterator;
+struct ReadOptions;
 class WriteBatchWithIndex;
 }
 
@@ -64,6 +67,10 @@ class CommitView {
   CommitView(const MetaDb& db, rocksdb::WriteBatchWithIndex* group) : db_(db), group_(group) {}
   /// OK with the value; NotFound when absent (or deleted earlier in the group).
   Status Get(Cf cf, std::string_view key, std::string* value) const;
+  /// An iterator over `cf` as the view sees it (the DB merged with the group's writes; deleted
+  /// keys skipped). `opts` (its iterate_upper_bound too) must outlive the iterator, which must
+  /// be gone before the hook returns. For bounded scans only: the hook delays the whole group.
+  std::unique_ptr<rocksdb::Iterator> NewIterator(Cf cf, const rocksdb::ReadOptions& opts) const;
 
  private:
   const MetaDb& db_;

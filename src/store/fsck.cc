@@ -148,6 +148,31 @@ Status ScanRecords(const MetaDb& db, Cf cf, Status (*decode)(std::string_view, R
   return FromRocks(it->status(), "fsck scan " + std::string(CfName(cf)));
 }
 
+// Part records whose upload record is gone. The parts CF is keyed by upload id alone, the
+// uploads CF by (bucket, key, id): the ids of the uploads in progress are collected first.
+Status ScanOrphanParts(const MetaDb& db, FsckReport* report) {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::vector<std::string> uploads;  // raw upload ids, sorted
+  std::unique_ptr<rocksdb::Iterator> it = db.NewIterator(Cf::kUploads, ro);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    Result<DecodedUploadKey> k = DecodeUploadKey(std::string_view(it->key().data(), it->key().size()));
+    if (k) {
+      uploads.emplace_back(k->upload_id.view());
+    }
+  }
+  MAMUTE_RETURN_IF_ERROR(FromRocks(it->status(), "fsck scan uploads"));
+  std::sort(uploads.begin(), uploads.end());
+  it = db.NewIterator(Cf::kParts, ro);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    Result<DecodedPartKey> k = DecodePartKey(std::string_view(it->key().data(), it->key().size()));
+    if (k && !std::binary_search(uploads.begin(), uploads.end(), std::string(k->upload_id.view()))) {
+      report->orphan_parts.push_back(k->upload_id.ToHex() + " part " + std::to_string(k->part_number));
+    }
+  }
+  return FromRocks(it->status(), "fsck scan parts");
+}
+
 }  // namespace
 
 Status ScanOrphans(const MetaDb& db, const std::vector<std::string>& data_dirs,
@@ -168,6 +193,7 @@ Status ScanOrphans(const MetaDb& db, const std::vector<std::string>& data_dirs,
   // their own record's part list, above).
   MAMUTE_RETURN_IF_ERROR(ScanRecords<PartRecord>(db, Cf::kParts, &DecodePart, data_dirs, &files,
                                                  &report->parts_checked, report));
+  MAMUTE_RETURN_IF_ERROR(ScanOrphanParts(db, report));
   for (const DiskFile& f : files) {
     if (!f.referenced) {
       report->orphan_files.push_back(data_dirs[f.dir] + "/" + DataFileRelPath(f.id));

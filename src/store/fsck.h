@@ -43,13 +43,16 @@ struct FsckReport {
   std::vector<std::string> stray_files;   ///< unexpected names under objects/ (left alone)
   std::vector<MissingData> missing;       ///< records whose data file is absent
   std::vector<std::string> corrupt;       ///< "<cf>: <key hex>: <reason>" of undecodable records
+  /// "<upload id hex> part <n>" of part records whose upload record is gone (an upload ended
+  /// while a part committed; never deleted: their files stay referenced).
+  std::vector<std::string> orphan_parts;
   uint64_t removed = 0;                   ///< files removed (repair)
   std::vector<std::string> errors;        ///< I/O errors met while scanning or removing
 
-  /// Nothing to report: no orphans, temps, strays, missing data, corruption or errors.
+  /// Nothing to report: no orphans, temps, strays, missing data, corruption, orphan parts or errors.
   bool clean() const {
     return orphan_files.empty() && temp_files.empty() && stray_files.empty() && missing.empty() &&
-           corrupt.empty() && errors.empty();
+           corrupt.empty() && orphan_parts.empty() && errors.empty();
   }
 };
 

@@ -153,22 +153,56 @@ void AssembleObject(const std::vector<const StoredPart*>& parts, std::string_vie
   rec->location.kind = LocationKind::kParts;
 }
 
-Status AddUploadRemoval(const MetaDb& db, BucketId bucket, std::string_view key,
-                        const UploadId& id, const std::vector<FileRef>& keep, MetaBatch* batch,
-                        std::vector<FileRef>* garbage) {
-  MAMUTE_RETURN_IF_ERROR(batch->Delete(Cf::kUploads, UploadKey(bucket, key, id)));
-  std::vector<StoredPart> parts;
-  bool truncated = false;
-  MAMUTE_RETURN_IF_ERROR(LoadParts(db, id, 0, 0, &parts, &truncated));
-  for (const StoredPart& p : parts) {
-    MAMUTE_RETURN_IF_ERROR(batch->Delete(Cf::kParts, PartKey(id, p.number)));
-    if (p.rec.location.kind != LocationKind::kFile) {
+Status RemoveUpload(const CommitView& view, BucketId bucket, std::string_view key,
+                    const UploadId& id, const std::vector<KeptPart>& kept, MetaBatch* batch,
+                    std::vector<FileRef>* garbage) {
+  const std::string upload_key = UploadKey(bucket, key, id);
+  std::string value;
+  Status st = view.Get(Cf::kUploads, upload_key, &value);
+  if (st.code() == Code::kNotFound) {
+    return Status::NotFound("NoSuchUpload");
+  }
+  MAMUTE_RETURN_IF_ERROR(st);
+  MAMUTE_RETURN_IF_ERROR(batch->Delete(Cf::kUploads, upload_key));
+  // Every part record there is now, including one an UploadPart committed after the caller
+  // read the parts: none is left without its upload.
+  const std::string start = PartKey(id, 1);
+  const std::optional<std::string> end = PrefixSuccessor(id.view());
+  rocksdb::Slice upper;
+  rocksdb::ReadOptions ro;
+  if (end) {
+    upper = rocksdb::Slice(*end);
+    ro.iterate_upper_bound = &upper;
+  }
+  std::unique_ptr<rocksdb::Iterator> it = view.NewIterator(Cf::kParts, ro);
+  std::size_t k = 0;  // next kept part
+  PartRecord rec;
+  for (it->Seek(start); it->Valid(); it->Next()) {
+    Result<DecodedPartKey> pk = DecodePartKey(AsView(it->key()));
+    if (!pk) {
+      return pk.error();
+    }
+    if (pk->upload_id.view() != id.view()) {
+      break;  // past this upload (the bound is the base iterator's; the group's writes are not bounded)
+    }
+    MAMUTE_RETURN_IF_ERROR(batch->Delete(Cf::kParts, AsView(it->key())));
+    if (k < kept.size() && kept[k].number < pk->part_number) {
+      return Status::FailedPrecondition("InvalidPart: a listed part is gone");
+    }
+    if (k < kept.size() && kept[k].number == pk->part_number) {
+      if (AsView(it->value()) != kept[k].value) {
+        return Status::FailedPrecondition("InvalidPart: a listed part was uploaded again");
+      }
+      ++k;
       continue;
     }
-    const FileRef f{p.rec.location.data_dir, p.rec.location.file};
-    if (std::find(keep.begin(), keep.end(), f) == keep.end()) {
-      garbage->push_back(f);
+    if (DecodePart(AsView(it->value()), &rec).ok() && rec.location.kind == LocationKind::kFile) {
+      garbage->push_back(FileRef{rec.location.data_dir, rec.location.file});
     }
+  }
+  MAMUTE_RETURN_IF_ERROR(FromRocks(it->status(), "scan parts"));
+  if (k != kept.size()) {
+    return Status::FailedPrecondition("InvalidPart: a listed part is gone");
   }
   return Status::Ok();
 }

@@ -16,6 +16,7 @@
 
 #include "mamute/result.h"
 #include "mamute/status.h"
+#include "store/commit_queue.h"
 #include "store/keys.h"
 #include "store/meta_db.h"
 #include "store/records.h"
@@ -77,12 +78,22 @@ std::string MultipartEtag(const std::vector<const StoredPart*>& parts);
 void AssembleObject(const std::vector<const StoredPart*>& parts, std::string_view etag,
                     ObjectRecord* rec);
 
-/// Adds to `batch` the deletion of the upload record and of every part record of the upload,
-/// and appends the part files to `garbage` — except those in `keep` (the parts a completed
-/// object now names). Reads the parts CF.
-Status AddUploadRemoval(const MetaDb& db, BucketId bucket, std::string_view key,
-                        const UploadId& id, const std::vector<FileRef>& keep, MetaBatch* batch,
-                        std::vector<FileRef>* garbage);
+/// A part a completing object names: its part record as CompleteMultipartUpload read it.
+struct KeptPart {
+  uint32_t number = 0;
+  std::string value;  ///< the encoded PartRecord
+};
+
+/// Ends upload `id` (Complete, Abort, the expiry sweep), from a commit-time hook so that it is
+/// atomic with every other commit: adds to `batch` the deletion of the upload record and of
+/// every part record the view holds, and appends their data files to `garbage`, except those of
+/// `kept` (sorted by number: the parts the completed object names). NotFound("NoSuchUpload")
+/// when the upload record is gone (another Complete, Abort or the sweep came first: nothing is
+/// added); FailedPrecondition("InvalidPart") when a kept part's record is no longer the one
+/// read (re-uploaded meanwhile: the object would name a retired file).
+Status RemoveUpload(const CommitView& view, BucketId bucket, std::string_view key,
+                    const UploadId& id, const std::vector<KeptPart>& kept, MetaBatch* batch,
+                    std::vector<FileRef>* garbage);
 
 // ---- ListMultipartUploads -------------------------------------------------------------------
 

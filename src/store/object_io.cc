@@ -489,6 +489,15 @@ Status ObjectWriter::CommitPrepare(void* ctx, const CommitView& view, MetaBatch*
   auto* w = static_cast<ObjectWriter*>(ctx);
   w->old_files_.clear();
   const Cf cf = w->part_mode_ ? Cf::kParts : Cf::kObjects;
+  if (w->part_mode_) {
+    // The upload must still exist, in commit order: a part committed after the Complete, Abort
+    // or expiry that ended its upload would be an orphan no one removes.
+    Status up = view.Get(Cf::kUploads, w->upload_key_, &w->old_value_);
+    if (!up.ok()) {
+      w->refused_ = true;
+      return up.code() == Code::kNotFound ? Status::NotFound("NoSuchUpload") : up;
+    }
+  }
   Status st = view.Get(cf, w->key_buf_, &w->old_value_);
   const bool exists = st.ok();
   if (!exists && st.code() != Code::kNotFound) {
@@ -1167,7 +1176,8 @@ Result<ObjectWriter*> ObjectIo::BeginPut(BucketId bucket, std::string_view key) 
   return w;
 }
 
-Result<ObjectWriter*> ObjectIo::BeginPart(const UploadId& upload, uint32_t part_number) noexcept {
+Result<ObjectWriter*> ObjectIo::BeginPart(BucketId bucket, std::string_view key,
+                                          const UploadId& upload, uint32_t part_number) noexcept {
   Result<ObjectWriter*> w = NewWriter();
   if (w) {
     // Placement hashes the upload id with the part number as seed, so the parts of one upload
@@ -1177,6 +1187,7 @@ Result<ObjectWriter*> ObjectIo::BeginPart(const UploadId& upload, uint32_t part_
     (*w)->key_.clear();
     (*w)->part_mode_ = true;
     (*w)->upload_ = upload;
+    (*w)->upload_key_ = UploadKey(bucket, key, upload);
     (*w)->part_number_ = part_number;
     (*w)->inline_limit_ = 0;  // only an empty part stays inline
   }
@@ -1308,7 +1319,16 @@ Result<MetaOp*> ObjectIo::NewMetaOp() noexcept {
   op->keep_.clear();
   op->replaced_files_.clear();
   op->existed_ = false;
+  op->ends_upload_ = false;
+  op->kept_parts_.clear();
   return op;
+}
+
+void MetaOp::end_upload(BucketId bucket, std::string_view key, const UploadId& id) {
+  ends_upload_ = true;
+  upload_bucket_ = bucket;
+  upload_object_key_.assign(key);
+  upload_id_ = id;
 }
 
 void MetaOp::add_replaced_key(std::string_view key) {
@@ -1326,7 +1346,7 @@ Status ObjectIo::Submit(MetaOp* op, MetaOpCallback cb, void* ctx) noexcept {
   op->commit_.callback = &ObjectIo::MetaOpCommitted;
   // A batch that replaces no record needs no hook (and may then be written alone, as is).
   op->commit_.prepare = op->mode_ == MetaOp::Mode::kTags ? &ObjectIo::TagsPrepare
-                        : op->nkeys_ > 0                 ? &ObjectIo::MetaOpPrepare
+                        : op->nkeys_ > 0 || op->ends_upload_ ? &ObjectIo::MetaOpPrepare
                                                          : nullptr;
   op->commit_.ctx = op;
   Status st = node_.commits->Enqueue(&op->commit_);
@@ -1384,6 +1404,14 @@ Status ObjectIo::MetaOpPrepare(void* ctx, const CommitView& view, MetaBatch* bat
   op->replaced_files_.clear();
   if (op->mode_ == MetaOp::Mode::kDelete) {
     batch->Clear();
+  }
+  if (op->ends_upload_) {
+    Status st = RemoveUpload(view, op->upload_bucket_, op->upload_object_key_, op->upload_id_,
+                             op->kept_parts_, batch, &op->replaced_files_);
+    if (!st.ok()) {
+      op->replaced_files_.clear();
+      return st;
+    }
   }
   for (std::size_t i = 0; i < op->nkeys_; ++i) {
     Status st = view.Get(Cf::kObjects, op->replaced_keys_[i], &op->old_value_);

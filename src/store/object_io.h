@@ -45,6 +45,7 @@
 #include "mamute/status.h"
 #include "store/commit_queue.h"
 #include "store/keys.h"
+#include "store/multipart.h"
 #include "store/node.h"
 #include "store/records.h"
 
@@ -152,6 +153,14 @@ class MetaOp {
   /// Files never to treat as garbage, whatever the replaced record named (the files the batch's
   /// new record names: a second Complete of the same upload replaces a record naming them).
   std::vector<FileRef>& keep() noexcept { return keep_; }
+  /// The multipart upload this batch ends (Complete, Abort, the expiry sweep): the commit-time
+  /// hook removes it with store::RemoveUpload — atomic with every UploadPart, Complete and Abort
+  /// of it — and its part files (less `kept_parts`) join the garbage. The commit fails with
+  /// NotFound("NoSuchUpload") when the upload is already gone, FailedPrecondition("InvalidPart")
+  /// when a kept part was uploaded again meanwhile.
+  void end_upload(BucketId bucket, std::string_view key, const UploadId& id);
+  /// The parts the batch's new object names (sorted by number), as they were read.
+  std::vector<KeptPart>& kept_parts() noexcept { return kept_parts_; }
 
  private:
   friend class ObjectIo;
@@ -172,6 +181,11 @@ class MetaOp {
   std::vector<std::string> tag_text_;  // kTags: key, value, key, value, ...
   std::vector<FileRef> garbage_;
   std::vector<FileRef> keep_;
+  bool ends_upload_ = false;
+  BucketId upload_bucket_ = 0;
+  std::string upload_object_key_;
+  UploadId upload_id_;
+  std::vector<KeptPart> kept_parts_;
   MetaOpCallback cb_ = nullptr;
   void* ctx_ = nullptr;
   // Commit thread's while in the queue.
@@ -349,6 +363,7 @@ class ObjectWriter final : public OpOwner {
   // Multipart part mode (ObjectIo::BeginPart): the commit writes a PartRecord.
   bool part_mode_ = false;
   UploadId upload_;
+  std::string upload_key_;  // its uploads CF key: checked at commit time
   uint32_t part_number_ = 0;
   uint64_t inline_limit_ = 0;  // bodies up to this size stay inline
   PartRecord part_rec_;
@@ -447,12 +462,16 @@ class ObjectIo {
   /// A writer for bucket/key. ResourceExhausted if the chunk buffers cannot be allocated;
   /// Cancelled once the shard is stopping.
   [[nodiscard]] Result<ObjectWriter*> BeginPut(BucketId bucket, std::string_view key) noexcept;
-  /// A writer for part `part_number` of multipart upload `upload`: the same data path, but
+  /// A writer for part `part_number` of multipart upload `upload` (of `key` in `bucket`): the
+  /// same data path, but
   /// every non-empty body gets a data file (a completed object references part files, it does
   /// not copy them) and Finish() commits a PartRecord under PartKey (only `meta.checksums` is
   /// used). A part uploaded again under the same number replaces the old one, whose file
-  /// becomes garbage like an overwritten object's.
-  [[nodiscard]] Result<ObjectWriter*> BeginPart(const UploadId& upload,
+  /// becomes garbage like an overwritten object's. The commit-time hook checks that the upload
+  /// still exists: if a Complete, Abort or the expiry sweep ended it first, the PUT fails with
+  /// NotFound("NoSuchUpload") and its file is removed (no part outlives its upload).
+  [[nodiscard]] Result<ObjectWriter*> BeginPart(BucketId bucket, std::string_view key,
+                                                const UploadId& upload,
                                                 uint32_t part_number) noexcept;
 
   /// Starts reading [offset, offset + length) of the object `record` describes (length is

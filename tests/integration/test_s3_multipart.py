@@ -122,6 +122,7 @@ def test_single_part_object_part_number(mp):
     s3.put_object(Bucket=B, Key="single", Body=b"abc")
     g = s3.get_object(Bucket=B, Key="single", PartNumber=1)
     assert g["Body"].read() == b"abc"
+    assert g["ResponseMetadata"]["HTTPStatusCode"] == 206 and g["ContentRange"] == "bytes 0-2/3"  # as AWS
     with pytest.raises(botocore.exceptions.ClientError) as e:
         s3.get_object(Bucket=B, Key="single", PartNumber=2)
     assert code_of(e) == "InvalidPartNumber"
@@ -176,10 +177,10 @@ def test_upload_part_errors_and_unknown_upload(mp):
                        ContentMD5=base64.b64encode(md5(b"other")).decode())
     assert code_of(e) == "BadDigest"
     assert s3.list_parts(Bucket=B, Key="pe", UploadId=up).get("Parts", []) == []
-    # UploadPartCopy is not implemented here.
+    # UploadPartCopy (test_s3_part_copy.py) checks its upload first, like UploadPart.
     with pytest.raises(botocore.exceptions.ClientError) as e:
-        s3.upload_part_copy(Bucket=B, Key="pe", UploadId=up, PartNumber=1, CopySource={"Bucket": B, "Key": "single"})
-    assert code_of(e) == "NotImplemented"
+        s3.upload_part_copy(Bucket=B, Key="pe", UploadId=bogus, PartNumber=1, CopySource={"Bucket": B, "Key": "single"})
+    assert code_of(e) == "NoSuchUpload"
     s3.abort_multipart_upload(Bucket=B, Key="pe", UploadId=up)
 
 

@@ -47,6 +47,44 @@ TEST(CopySource, Table) {
   }
 }
 
+TEST(CopySourceRange, Table) {
+  struct Case {
+    std::string_view in;
+    uint64_t size;
+    bool ok;
+    uint64_t first, length;
+  };
+  const Case cases[] = {
+      {"bytes=0-9", 10, true, 0, 10},
+      {"bytes=3-3", 10, true, 3, 1},
+      {"bytes=5-9", 10, true, 5, 5},
+      {"bytes=0-10", 10, false, 0, 0},  // past the end: InvalidArgument, as AWS
+      {"bytes=4-3", 10, false, 0, 0},
+      {"bytes=0-0", 0, false, 0, 0},
+      {"0-2", 10, false, 0, 0},         // the malformed forms of ceph's s3-tests
+      {"bytes=0", 10, false, 0, 0},
+      {"bytes=hello-world", 10, false, 0, 0},
+      {"bytes=0-bar", 10, false, 0, 0},
+      {"bytes=hello-", 10, false, 0, 0},
+      {"bytes=0-2,3-5", 10, false, 0, 0},
+      {"bytes=-5", 10, false, 0, 0},    // no suffix ranges here
+      {"bytes=2-", 10, false, 0, 0},
+      {"bytes=+1-2", 10, false, 0, 0},
+      {"bytes=99999999999999999999-1", 10, false, 0, 0},
+  };
+  for (const Case& c : cases) {
+    uint64_t first = 99, length = 99;
+    auto f = ParseCopySourceRange(c.in, c.size, &first, &length);
+    EXPECT_EQ(!f.has_value(), c.ok) << c.in;
+    if (f) {
+      EXPECT_EQ(f->error, S3Error::kInvalidArgument) << c.in;
+    } else {
+      EXPECT_EQ(first, c.first) << c.in;
+      EXPECT_EQ(length, c.length) << c.in;
+    }
+  }
+}
+
 TEST(TaggingHeader, Table) {
   struct Case {
     std::string in;

@@ -85,8 +85,8 @@ TEST(Classify, Table) {
   }
 }
 
-// With x-amz-copy-source, a PUT is CopyObject, never a plain write; UploadPartCopy is not
-// served here (501).
+// With x-amz-copy-source, a PUT is CopyObject, never a plain write, and a part upload is
+// UploadPartCopy, never UploadPart.
 TEST(Classify, CopySourceIsNotAPlainPut) {
   const std::string target = "/b/k";
   http::RequestHead h = Head("PUT", target);
@@ -99,7 +99,7 @@ TEST(Classify, CopySourceIsNotAPlainPut) {
   hp.headers[0] = {"x-amz-copy-source", "/b/other"};
   hp.header_count = 1;
   EXPECT_NE(Classify(hp).op, S3Op::kCopyObject);
-  EXPECT_EQ(Classify(hp).op, S3Op::kOther);  // UploadPartCopy: 501
+  EXPECT_EQ(Classify(hp).op, S3Op::kUploadPartCopy);
 }
 
 TEST(DecodedQuery, AbsentPresentMalformed) {
@@ -127,6 +127,47 @@ TEST(FindQuery, BareAndValued) {
   EXPECT_TRUE(FindQuery("a=1&uploads&b=2", "uploads").present);
   EXPECT_FALSE(FindQuery("uploadsx=1", "uploads").present);
   EXPECT_EQ(FindQuery("a=1&prefix=x%2Fy", "prefix").raw, "x%2Fy");
+}
+
+// Virtual-host style (--domain): the bucket from the Host header, the whole path as the key;
+// the domain itself, other hosts and an unset domain stay path style.
+TEST(Classify, VirtualHost) {
+  struct VCase {
+    const char* domain;
+    const char* host;
+    const char* method;
+    const char* target;
+    S3Op op;
+    const char* bucket;
+    const char* key;
+  };
+  const VCase cases[] = {
+      {"s3.local", "b.s3.local:9000", "GET", "/k", S3Op::kGetObject, "b", "k"},
+      {"s3.local", "b.s3.local", "GET", "/dir/a%20b", S3Op::kGetObject, "b", "dir/a b"},
+      {"s3.local", "B.S3.Local:80", "PUT", "/k", S3Op::kPutObject, "b", "k"},
+      {"s3.local", "b.s3.local:9000", "GET", "/", S3Op::kListObjectsV1, "b", ""},
+      {"s3.local", "b.s3.local:9000", "GET", "/?list-type=2", S3Op::kListObjectsV2, "b", ""},
+      {"s3.local", "b.s3.local", "HEAD", "/", S3Op::kHeadBucket, "b", ""},
+      {"s3.local", "my.dotted.bucket.s3.local", "GET", "/k", S3Op::kGetObject, "my.dotted.bucket", "k"},
+      {"s3.local", "b.s3.local", "GET", "/b/k", S3Op::kGetObject, "b", "b/k"},  // the path is the key
+      {"s3.local", "s3.local:9000", "GET", "/b/k", S3Op::kGetObject, "b", "k"},  // the domain: path style
+      {"s3.local", "s3.local", "GET", "/", S3Op::kListBuckets, "", ""},
+      {"s3.local", "127.0.0.1:9000", "GET", "/b/k", S3Op::kGetObject, "b", "k"},
+      {"s3.local", "bs3.local", "GET", "/b/k", S3Op::kGetObject, "b", "k"},  // not a subdomain
+      {"s3.local", ".s3.local", "GET", "/b/k", S3Op::kGetObject, "b", "k"},
+      {"s3.local", "[::1]:9000", "GET", "/b/k", S3Op::kGetObject, "b", "k"},
+      {"", "b.s3.local", "GET", "/b/k", S3Op::kGetObject, "b", "k"},  // off
+  };
+  for (const VCase& c : cases) {
+    http::RequestHead h = Head(c.method, c.target);
+    h.headers[0] = {"host", c.host};
+    h.header_count = 1;
+    Classified r = Classify(h, c.domain);
+    EXPECT_FALSE(r.bad_uri) << c.host << c.target;
+    EXPECT_EQ(r.op, c.op) << c.host << c.target;
+    EXPECT_EQ(r.bucket, c.bucket) << c.host << c.target;
+    EXPECT_EQ(r.key, c.key) << c.host << c.target;
+  }
 }
 
 }  // namespace

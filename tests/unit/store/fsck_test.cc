@@ -179,6 +179,27 @@ TEST_F(FsckTest, MultipartObjectsKeepTheirPartFiles) {
   EXPECT_FALSE(fs::exists(DataPath(aborted)));
 }
 
+// A part record is an upload's: one whose upload record is gone (an UploadPart that committed
+// after its upload ended, before the commit-time check existed) is reported, never deleted.
+TEST_F(FsckTest, ReportsPartsWithoutTheirUpload) {
+  const FileId part{0xabcd000000000000ull, 5};
+  Touch(DataPath(part));
+  PutPart(7, part);
+  auto r = Fsck(*db_, FsckOptions{{dir_.path()}, false});
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_EQ(r->orphan_parts, std::vector<std::string>{UploadId::Make(1, 2).ToHex() + " part 7"});
+  EXPECT_FALSE(r->clean());
+  EXPECT_TRUE(r->orphan_files.empty());  // its file stays referenced
+  UploadRecord up;
+  std::string v;
+  EncodeUpload(up, &v);
+  ASSERT_TRUE(db_->Put(Cf::kUploads, UploadKey(1, "k", UploadId::Make(1, 2)), v).ok());
+  r = Fsck(*db_, FsckOptions{{dir_.path()}, true});
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_TRUE(r->clean());
+  EXPECT_TRUE(fs::exists(DataPath(part)));
+}
+
 TEST_F(FsckTest, OfflineFsckNeedsTheDbLock) {
   auto busy = Fsck(dir_.path(), false);
   ASSERT_FALSE(busy.has_value());  // the server (here: db_) holds meta/LOCK

@@ -160,20 +160,44 @@ TEST_F(MultipartStoreTest, UploadRemovalDeletesRecordsAndKeepsNamedFiles) {
   AddPart(id, 1, 6, "a");
   AddPart(id, 2, 6, "b");
   AddPart(id, 3, 6, "c");
-  MetaBatch batch(*db_);
-  std::vector<FileRef> garbage;
-  const std::vector<FileRef> keep = {{0, FileId{1, 0x77}}, {0, FileId{3, 0x77}}};
-  ASSERT_TRUE(AddUploadRemoval(*db_, 1, "k", id, keep, &batch, &garbage).ok());
-  EXPECT_EQ(garbage, (std::vector<FileRef>{{0, FileId{2, 0x77}}}));
-  EXPECT_EQ(batch.Count(), 4u);  // the upload and three parts
-  ASSERT_TRUE(db_->Write(batch.rep(), /*sync=*/false).ok());
-  std::string v;
-  UploadRecord rec;
-  EXPECT_EQ(LoadUpload(*db_, 1, "k", id, &v, &rec).code(), Code::kNotFound);
   std::vector<StoredPart> parts;
   bool truncated = false;
   ASSERT_TRUE(LoadParts(*db_, id, 0, 0, &parts, &truncated).ok());
+  const CommitView view(*db_, nullptr);
+  struct Case {
+    const char* name;
+    std::vector<KeptPart> kept;
+    Code want;
+  };
+  const Case cases[] = {
+      {"a kept part's record changed", {{1, parts[0].value}, {3, parts[0].value}}, Code::kFailedPrecondition},
+      {"a kept part is gone", {{1, parts[0].value}, {4, parts[0].value}}, Code::kFailedPrecondition},
+      {"a kept number below every part", {{0, parts[0].value}}, Code::kFailedPrecondition},
+      {"kept parts as read", {{1, parts[0].value}, {3, parts[2].value}}, Code::kOk},
+  };
+  for (const Case& c : cases) {
+    MetaBatch batch(*db_);
+    std::vector<FileRef> garbage;
+    Status st = RemoveUpload(view, 1, "k", id, c.kept, &batch, &garbage);
+    EXPECT_EQ(st.code(), c.want) << c.name;
+    if (c.want != Code::kOk) {
+      continue;
+    }
+    EXPECT_EQ(garbage, (std::vector<FileRef>{{0, FileId{2, 0x77}}})) << c.name;
+    EXPECT_EQ(batch.Count(), 4u) << c.name;  // the upload and three parts
+    ASSERT_TRUE(db_->Write(batch.rep(), /*sync=*/false).ok());
+  }
+  std::string v;
+  UploadRecord rec;
+  EXPECT_EQ(LoadUpload(*db_, 1, "k", id, &v, &rec).code(), Code::kNotFound);
+  ASSERT_TRUE(LoadParts(*db_, id, 0, 0, &parts, &truncated).ok());
   EXPECT_TRUE(parts.empty());
+  // The upload is gone: a second removal (a racing Abort, Complete or expiry) adds nothing.
+  MetaBatch batch(*db_);
+  std::vector<FileRef> garbage;
+  EXPECT_EQ(RemoveUpload(view, 1, "k", id, {}, &batch, &garbage).code(), Code::kNotFound);
+  EXPECT_EQ(batch.Count(), 0u);
+  EXPECT_TRUE(garbage.empty());
 }
 
 TEST_F(MultipartStoreTest, ListUploadsOrderMarkersDelimiter) {

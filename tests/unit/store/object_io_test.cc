@@ -88,7 +88,7 @@ struct PutJob {
   Latch done;
 
   void Start() {  // on the shard
-    auto r = part != 0 ? io->BeginPart(upload, part) : io->BeginPut(kBucket, key);
+    auto r = part != 0 ? io->BeginPart(kBucket, key, upload, part) : io->BeginPut(kBucket, key);
     if (!r) {
       status = r.error();
       done.Set();
@@ -477,13 +477,22 @@ TEST_F(ObjectIoTest, PartWriterAndMetaOp) {
     Status st = node_->db->Get(Cf::kParts, PartKey(up, n), v);
     return st.ok() ? DecodePart(*v, pr) : st;
   };
+  std::string v;
+  PartRecord pr;
   const std::string small = RandomBytes(100, 1);
   PutResult a, b, e;
+  // No upload record: the commit-time hook refuses the part, and its file goes.
+  EXPECT_EQ(put_part(1, small, &a).code(), Code::kNotFound);
+  EXPECT_EQ(part_record(1, &v, &pr).code(), Code::kNotFound);
+  EXPECT_TRUE(WaitDrained());
+  EXPECT_TRUE(FilesUnder(ObjectsDir()).empty() && FilesUnder(TmpDir()).empty());
+  UploadRecord upload_rec;
+  std::string upload_value;
+  EncodeUpload(upload_rec, &upload_value);
+  ASSERT_TRUE(node_->db->Put(Cf::kUploads, UploadKey(kBucket, "", up), upload_value).ok());
   ASSERT_TRUE(put_part(1, small, &a).ok());
   EXPECT_EQ(a.location, LocationKind::kFile);  // a small part is a file too: objects name it
   EXPECT_TRUE(fs::exists(DataPath(a)));
-  std::string v;
-  PartRecord pr;
   ASSERT_TRUE(part_record(1, &v, &pr).ok());
   EXPECT_EQ(pr.size, 100u);
   EXPECT_EQ(pr.location.file, a.file);
