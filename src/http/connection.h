@@ -56,6 +56,7 @@ class Connection final : public Exchange, private RequestParser::Sink {
   void Respond(int status, const OutHeader* headers, std::size_t header_count, std::string_view body,
                int64_t head_length) override;
   void CloseAfterResponse() noexcept override { close_after_ = true; }
+  std::string PeerIp() const override;
   void BeginStream(int status, const OutHeader* headers, std::size_t header_count,
                    uint64_t content_length) override;
   void StreamChunk(std::string_view data, void (*on_sent)(void* ctx), void* ctx) override;

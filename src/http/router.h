@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <new>
+#include <string>
 #include <string_view>
 
 #include "core/arena.h"
@@ -63,6 +64,9 @@ class Exchange {
                        int64_t head_length = -1) = 0;
   /// Ask for the connection to close after this response.
   virtual void CloseAfterResponse() noexcept = 0;
+  /// The client's IP address as text ("" when unknown). A getpeername(2) syscall: cold paths
+  /// only (login rate limiting).
+  virtual std::string PeerIp() const { return {}; }
 
   // ---- Streaming responses (large bodies): BeginStream, then StreamChunk as data is
   // ready (one chunk outstanding at a time), then EndStream. The chunk is sent straight
