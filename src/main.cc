@@ -150,11 +150,37 @@ std::vector<OptionSpec> Specs() {
   s.push_back({"jwt-refresh-ttl-s", "MAMUTE_JWT_REFRESH_TTL_S", "SECONDS",
                "Lifetime of a refresh token; each refresh issues a new one for this long.",
                [](Options& o) { return std::to_string(o.jwt_refresh_ttl_s); },
-               U32(&Options::jwt_refresh_ttl_s, 60, 31536000)});
+               U32(&Options::jwt_refresh_ttl_s, 1, 31536000)});
   s.push_back({"jwt-key-max-age-s", "MAMUTE_JWT_KEY_MAX_AGE_S", "SECONDS",
                "Age at which the JWT signing key is rotated before the next token is signed; 0 = only on POST /security/jwks/rotate.",
                [](Options& o) { return std::to_string(o.jwt_key_max_age_s); },
                U32(&Options::jwt_key_max_age_s, 0, 315360000)});
+  s.push_back({"session-prune-interval-s", "MAMUTE_SESSION_PRUNE_INTERVAL_S", "SECONDS",
+               "Period of the sweep that deletes dead refresh-token records (expired or revoked sessions).",
+               [](Options& o) { return std::to_string(o.session_prune_interval_s); },
+               U32(&Options::session_prune_interval_s, 1, 86400)});
+  s.push_back({"login-workers", "MAMUTE_LOGIN_WORKERS", "N", "Threads that hash passwords for POST /auth/login.",
+               [](Options& o) { return std::to_string(o.login_workers); }, U32(&Options::login_workers, 1, 64)});
+  s.push_back({"login-queue", "MAMUTE_LOGIN_QUEUE", "N", "Logins waiting for a password worker; more get 503.",
+               [](Options& o) { return std::to_string(o.login_queue); }, U32(&Options::login_queue, 1, 100000)});
+  s.push_back({"login-account-burst", "MAMUTE_LOGIN_ACCOUNT_BURST", "N",
+               "Failed logins an account may have in a burst (token bucket); beyond: 429 with Retry-After.",
+               [](Options& o) { return std::to_string(o.login_account_burst); },
+               U32(&Options::login_account_burst, 1, 1000000)});
+  s.push_back({"login-account-per-min", "MAMUTE_LOGIN_ACCOUNT_PER_MIN", "N",
+               "Failed logins per minute an account regains.",
+               [](Options& o) { return std::to_string(o.login_account_per_min); },
+               U32(&Options::login_account_per_min, 1, 1000000)});
+  s.push_back({"login-ip-burst", "MAMUTE_LOGIN_IP_BURST", "N",
+               "Login attempts a client IP may make in a burst (token bucket); beyond: 429 with Retry-After.",
+               [](Options& o) { return std::to_string(o.login_ip_burst); }, U32(&Options::login_ip_burst, 1, 1000000)});
+  s.push_back({"login-ip-per-min", "MAMUTE_LOGIN_IP_PER_MIN", "N", "Login attempts per minute a client IP regains.",
+               [](Options& o) { return std::to_string(o.login_ip_per_min); },
+               U32(&Options::login_ip_per_min, 1, 1000000)});
+  s.push_back({"unlink-grace-ms", "MAMUTE_UNLINK_GRACE_MS", "MS",
+               "Delay before the data file of an overwritten, deleted or purged object is unlinked.",
+               [](Options& o) { return std::to_string(o.unlink_grace_ms); },
+               U32(&Options::unlink_grace_ms, 0, 3600000)});
   s.push_back({"multipart-min-part-size", "MAMUTE_MULTIPART_MIN_PART_SIZE", "BYTES",
                "Smallest part but the last that CompleteMultipartUpload accepts (AWS: 5 MiB; lower only for tests).",
                [](Options& o) { return std::to_string(o.multipart_min_part_size); },
@@ -370,6 +396,7 @@ int Run(int argc, char** argv) {
   store::DataDirPlacement placement(opt.data_dirs);
   store::ObjectIoOptions io_options;
   io_options.placement = &placement;
+  io_options.unlink_grace_ms = opt.unlink_grace_ms;
   std::vector<std::unique_ptr<core::Shard>> shards;
   std::vector<std::unique_ptr<s3::S3Service>> s3_services(data_cores);
   std::vector<std::unique_ptr<store::ObjectIo>> object_ios(data_cores);
@@ -414,6 +441,7 @@ int Run(int argc, char** argv) {
   for (int i = 0; i < data_cores && st.ok(); ++i) registry.Add(&servers[i]->metrics());
 
   // The management shard: its own core (the last one) and port.
+  std::unique_ptr<store::ObjectIo> mgmt_io;
   mgmt::MgmtService mgmt_service(&registry, node.get(), secret_box.get(),
                                  mgmt::TokenConfig{opt.jwt_access_ttl_s, opt.jwt_refresh_ttl_s, opt.jwt_key_max_age_s});
   if (st.ok()) st = mgmt_service.Init();
@@ -433,6 +461,14 @@ int Run(int argc, char** argv) {
           http::ServerConfig c = base;
           c.listen = opt.api_listen;
           c.max_connections = 1024;
+          // The management shard's own ObjectIo: it purges force-deleted buckets' data files.
+          mgmt_io = std::make_unique<store::ObjectIo>(sh, *node, io_options);
+          MAMUTE_RETURN_IF_ERROR(mgmt_io->Init());
+          mgmt::MgmtOptions mo;
+          mo.login = {opt.login_workers, opt.login_queue, opt.login_account_burst, opt.login_account_per_min,
+                      opt.login_ip_burst, opt.login_ip_per_min};
+          mo.session_prune_interval_s = opt.session_prune_interval_s;
+          mgmt_service.Attach(sh, mgmt_io.get(), mo);
           servers[data_cores] = std::make_unique<http::Server>(&sh, &mgmt_service, c);
           Status s = servers[data_cores]->Start();
           if (s.ok()) registry.Add(&servers[data_cores]->metrics());
@@ -447,6 +483,7 @@ int Run(int argc, char** argv) {
     for (auto& s : shards) s->Join();
     servers.clear();
     object_ios.clear();
+    mgmt_io.reset();
     node->Close();
     return 1;
   }
@@ -462,6 +499,7 @@ int Run(int argc, char** argv) {
   for (auto& s : shards) s->Join();
   servers.clear();
   object_ios.clear();
+  mgmt_io.reset();
   node->Close();
   MLOG_INFO("stopped");
   return 0;

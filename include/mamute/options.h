@@ -56,6 +56,24 @@ struct Options {
   /// --jwt-key-max-age-s / MAMUTE_JWT_KEY_MAX_AGE_S. Default: 2592000 s (30 days). The signing key
   /// is rotated when older, before the next token is signed; 0 = only on POST /security/jwks/rotate.
   uint32_t jwt_key_max_age_s = 2592000;
+  /// --session-prune-interval-s. Default: 60 s. Period of the management shard's sweep of dead
+  /// refresh-token records (expired, or of a revoked session); each sweep visits at most 1000.
+  uint32_t session_prune_interval_s = 60;
+  /// --login-workers. Default: 2. Threads that hash passwords for POST /auth/login.
+  uint32_t login_workers = 2;
+  /// --login-queue. Default: 64. Logins waiting for a worker; more answer 503 with Retry-After.
+  uint32_t login_queue = 64;
+  /// --login-account-burst / --login-account-per-min. Defaults: 10 and 10. Failed logins per
+  /// account (token bucket; a success gives its token back); beyond: 429 with Retry-After.
+  uint32_t login_account_burst = 10;
+  uint32_t login_account_per_min = 10;
+  /// --login-ip-burst / --login-ip-per-min. Defaults: 60 and 60. Login attempts per client IP.
+  uint32_t login_ip_burst = 60;
+  uint32_t login_ip_per_min = 60;
+  /// --unlink-grace-ms. Default: 10000 ms. Delay before the data file of an overwritten or
+  /// deleted object (or of a purged bucket) is unlinked: covers a reader that looked up the old
+  /// record but has not opened the file yet.
+  uint32_t unlink_grace_ms = 10000;
   /// --test-routes / MAMUTE_TEST_ROUTES. Default: false. Enables /_test/* routes on the S3 port
   /// (echo, sleep) used by the integration tests and the HTTP benchmark. Never enable in production.
   bool test_routes = false;

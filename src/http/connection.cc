@@ -1,5 +1,7 @@
 #include "http/connection.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -70,6 +72,21 @@ void Connection::OnTrimTimer() noexcept {
 }
 
 core::Shard& Connection::shard() noexcept { return server_->shard(); }
+
+std::string Connection::PeerIp() const {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  if (fd_ < 0 || ::getpeername(fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    return {};
+  }
+  char buf[INET6_ADDRSTRLEN] = {};
+  const void* addr = ss.ss_family == AF_INET6 ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr)
+                                              : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&ss)->sin_addr);
+  if (::inet_ntop(ss.ss_family, addr, buf, sizeof(buf)) == nullptr) {
+    return {};
+  }
+  return buf;
+}
 
 void Connection::Open(int fd, uint32_t gen) noexcept {
   fd_ = fd;

@@ -60,6 +60,7 @@ class Connection final : public Exchange, private RequestParser::Sink {
     extra_headers_ = headers;
     extra_header_count_ = count;
   }
+  std::string PeerIp() const override;
   void BeginStream(int status, const OutHeader* headers, std::size_t header_count,
                    uint64_t content_length) override;
   void StreamChunk(std::string_view data, void (*on_sent)(void* ctx), void* ctx) override;

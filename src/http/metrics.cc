@@ -25,6 +25,15 @@ void Help(std::string& out, const char* name, const char* type, const char* help
 }
 }  // namespace
 
+void AppendCounter(std::string* out, const char* name, const char* help, std::string_view service, int shard,
+                   uint64_t value) {
+  Help(*out, name, "counter", help);
+  char buf[256];
+  int n = std::snprintf(buf, sizeof(buf), "%s{service=\"%.*s\",shard=\"%d\"} %llu\n", name,
+                        static_cast<int>(service.size()), service.data(), shard, static_cast<unsigned long long>(value));
+  out->append(buf, static_cast<std::size_t>(n));
+}
+
 std::string MetricsRegistry::RenderPrometheus() const {
   std::string out;
   out.reserve(8192);

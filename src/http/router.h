@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <new>
+#include <string>
 #include <string_view>
 
 #include "core/arena.h"
@@ -70,6 +71,9 @@ class Exchange {
     (void)headers;
     (void)count;
   }
+  /// The client's IP address as text ("" when unknown). A getpeername(2) syscall: cold paths
+  /// only (login rate limiting).
+  virtual std::string PeerIp() const { return {}; }
 
   // ---- Streaming responses (large bodies): BeginStream, then StreamChunk as data is
   // ready (one chunk outstanding at a time), then EndStream. The chunk is sent straight

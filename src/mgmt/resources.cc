@@ -253,33 +253,8 @@ Status Resources::DeleteBucket(std::string_view project_id, uint64_t id, bool fo
   MAMUTE_RETURN_IF_ERROR(Commit(&batch));
   if (!cred_keys.empty()) CredentialsChanged();
   node_->bucket_config_epoch.fetch_add(1, std::memory_order_release);  // per-shard CORS caches
-  if (!force) return Status::Ok();
-
-  // Purge object, upload and part metadata in bounded batches.
-  // TODO(data path): the objects' data files are left for fsck's orphan scan to remove.
-  constexpr uint32_t kChunk = 4096;
-  for (Cf cf : {Cf::kObjects, Cf::kUploads}) {
-    for (;;) {
-      store::MetaBatch purge(*node_->db);
-      std::vector<std::string> upload_ids;
-      MAMUTE_RETURN_IF_ERROR(ScanPrefix(*node_->db, cf, bprefix, "", [&](std::string_view k, std::string_view) {
-        purge.Delete(cf, k).IgnoreError();  // a MetaBatch Delete fails only for a bad Cf
-        if (cf == Cf::kUploads) {
-          auto dk = store::DecodeUploadKey(k);
-          if (dk) upload_ids.emplace_back(dk->upload_id.view());
-        }
-        return purge.Count() < kChunk;
-      }));
-      for (const auto& up : upload_ids) {
-        MAMUTE_RETURN_IF_ERROR(ScanPrefix(*node_->db, Cf::kParts, up, "", [&](std::string_view k, std::string_view) {
-          purge.Delete(Cf::kParts, k).IgnoreError();
-          return true;
-        }));
-      }
-      if (purge.Count() == 0) break;
-      MAMUTE_RETURN_IF_ERROR(Commit(&purge));
-    }
-  }
+  // With force, the caller purges the contents next (store::PurgeBucketContents): object,
+  // upload and part records, and their data files once each purge commit is durable.
   return Status::Ok();
 }
 

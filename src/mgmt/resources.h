@@ -102,8 +102,10 @@ class Resources {
   /// `after` is the decoded cursor (a bucket name; "" = from the start).
   Result<BucketPage> ListBuckets(std::string_view project_id, std::string_view after, std::size_t limit) const;
   Result<Bucket> GetBucket(std::string_view project_id, uint64_t id) const;
-  /// FailedPrecondition when objects or multipart uploads remain, unless `force` (then their
-  /// metadata is deleted too). Deletes the bucket's credentials.
+  /// FailedPrecondition when objects or multipart uploads remain, unless `force`. Deletes the
+  /// bucket record, its name and its credentials in one synced batch: from then on no client
+  /// can address it. With `force` the caller then purges the contents with
+  /// store::PurgeBucketContents (MgmtService::StartPurge): they are still there on return.
   Status DeleteBucket(std::string_view project_id, uint64_t id, bool force);
 
   // ---- S3 credentials ----

@@ -120,6 +120,8 @@ nlohmann::json IssuedJson(const IssuedCredential& c) {
   return j;
 }
 
+}  // namespace
+
 // One place maps a Status to the JSON error vocabulary.
 void RespondStatus(http::Exchange& ex, const Status& st, std::string_view route) {
   switch (st.code()) {
@@ -144,6 +146,8 @@ void RespondStatus(http::Exchange& ex, const Status& st, std::string_view route)
   }
 }
 
+namespace {
+
 class HealthzHandler final : public http::Handler {
  public:
   void OnHead(http::Exchange& ex) override { (void)ex; }
@@ -159,6 +163,7 @@ class MetricsHandler final : public http::Handler {
   void OnHead(http::Exchange& ex) override { (void)ex; }
   void OnBodyEnd(http::Exchange& ex) override {
     std::string text = svc_->metrics().RenderPrometheus();
+    text += RenderMgmtMetrics(svc_->counters(), ex.shard().id());
     const http::OutHeader headers[] = {{"Content-Type", "text/plain; version=0.0.4"}, {"Cache-Control", "no-store"}};
     ex.Respond(200, headers, 2, text);
   }
@@ -226,6 +231,10 @@ class ApiHandler final : public http::Handler {
   void OnBody(http::Exchange& ex, std::string_view piece) override {
     if (body_.size() + piece.size() > kMaxBodyBytes) return TooLarge(ex);
     body_.append(piece);
+  }
+  void OnAbort(http::Exchange& ex) override {
+    (void)ex;
+    if (later_ != nullptr) later_->ex = nullptr;  // the async answer finds nobody to answer
   }
   void OnBodyEnd(http::Exchange& ex) override {
     try {
@@ -305,25 +314,8 @@ class ApiHandler final : public http::Handler {
 
   // Parses the body as a JSON object; an empty body is {} when `empty_ok`.
   bool ParseBody(http::Exchange& ex, nlohmann::json* out, bool empty_ok) {
-    std::string_view b = body_;
-    while (!b.empty() && (b.front() == ' ' || b.front() == '\n' || b.front() == '\r' || b.front() == '\t')) {
-      b.remove_prefix(1);
-    }
-    if (b.empty()) {
-      if (empty_ok) {
-        *out = nlohmann::json::object();
-        return true;
-      }
-      RespondJsonError(ex, 400, "invalid_json", "a JSON object body is required");
-      return false;
-    }
-    *out = nlohmann::json::parse(body_, nullptr, false);
-    if (out->is_discarded()) {
-      RespondJsonError(ex, 400, "invalid_json", "the request body is not valid JSON");
-      return false;
-    }
-    if (!out->is_object()) {
-      RespondJsonError(ex, 400, "invalid_json", "the request body must be a JSON object");
+    if (auto err = ParseJsonBody(body_, empty_ok, out)) {
+      RespondJsonError(ex, 400, err->code, err->message);
       return false;
     }
     return true;
@@ -431,13 +423,10 @@ class ApiHandler final : public http::Handler {
     return true;
   }
 
-  void RespondSession(http::Exchange& ex, const Session& s) {
-    RespondJson(ex, 200, {{"access_token", s.access_token},
-                          {"token_type", "Bearer"},
-                          {"expires_in", s.expires_in_s},
-                          {"refresh_token", s.refresh_token},
-                          {"refresh_expires_in", s.refresh_expires_in_s},
-                          {"user_id", s.user_id}});
+  // The response comes later (login verdict, purge); OnAbort detaches it.
+  Later* NewLater(http::Exchange& ex) {
+    later_ = new Later{&ex, svc_};
+    return later_;
   }
 
   void Login(http::Exchange& ex) {
@@ -447,10 +436,8 @@ class ApiHandler final : public http::Handler {
         !StringField(ex, body, "password", &password)) {
       return;
     }
-    auto s = svc_->tokens().Login(email, password, NowMs());
-    OPENSSL_cleanse(password.data(), password.size());
-    if (!s) return RespondStatus(ex, s.error(), kRouteNames[route_]);
-    RespondSession(ex, *s);
+    OPENSSL_cleanse(body_.data(), body_.size());  // the password's only other copy
+    svc_->StartLogin(ex, NewLater(ex), email, std::move(password));  // PBKDF2 off this loop
   }
 
   void Refresh(http::Exchange& ex) {
@@ -563,6 +550,7 @@ class ApiHandler final : public http::Handler {
     }
     Status st = res().DeleteBucket(who_.project_id, id, force);
     if (!st.ok()) return RespondStatus(ex, st, kRouteNames[route_]);
+    if (force) return svc_->StartPurge(NewLater(ex), id);  // objects, uploads, data files
     ex.Respond(204, kJsonHeaders + 1, 1, "");
   }
 
@@ -671,6 +659,7 @@ class ApiHandler final : public http::Handler {
   std::string body_;
   std::vector<QueryParam> query_;
   Identity who_;
+  Later* later_ = nullptr;
 };
 
 // Path shapes of the API, with the methods each accepts.
@@ -785,6 +774,15 @@ void RespondJsonError(http::Exchange& ex, int status, std::string_view code, std
   nlohmann::json j = {{"error", {{"code", code}, {"message", message}, {"request_id", ex.request_id()}}}};
   const http::OutHeader headers[] = {{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}};
   ex.Respond(status, headers, 2, Dump(j));
+}
+
+void RespondSession(http::Exchange& ex, const Session& s) {
+  RespondJson(ex, 200, {{"access_token", s.access_token},
+                        {"token_type", "Bearer"},
+                        {"expires_in", s.expires_in_s},
+                        {"refresh_token", s.refresh_token},
+                        {"refresh_expires_in", s.refresh_expires_in_s},
+                        {"user_id", s.user_id}});
 }
 
 const std::string_view* MgmtService::route_names(std::size_t* count) const noexcept {

@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 
+#include <unordered_map>
 #include <vector>
 
 #include "auth/ct_equal.h"
@@ -116,6 +117,12 @@ Status TokenService::Init(int64_t now_ms) {
                                       }));
   }
   if (batch.Count() > 0) MAMUTE_RETURN_IF_ERROR(node_->commits->Write(&batch));
+  // The dummy hash of unknown emails: random, never matched by anything (PrepareLogin).
+  auto salt = RandomBytes(kPasswordSaltSize);
+  auto hash = RandomBytes(32);
+  if (!salt || !hash) return Status::Internal("no random bytes for the dummy password hash");
+  dummy_hash_.salt = std::move(*salt);
+  dummy_hash_.hash = std::move(*hash);
   if (keys_.active() == nullptr) {
     auto kid = RotateSigningKey(now_ms);
     if (!kid) return kid.error();
@@ -235,7 +242,15 @@ Result<Session> TokenService::Issue(const User& user, std::string_view family, s
   return Session{std::move(*access), std::move(refresh), user.id, cfg_.access_ttl_s, cfg_.refresh_ttl_s};
 }
 
-Result<Session> TokenService::Login(std::string_view email_in, std::string_view password, int64_t now_ms) {
+Result<Session> TokenService::Login(std::string_view email, std::string_view password, int64_t now_ms) {
+  auto plan = PrepareLogin(email, password);
+  if (!plan) return Err(plan.error());
+  const bool ok = VerifyPassword(password, plan->hash);
+  return CompleteLogin(*plan, ok, now_ms);
+}
+
+Result<TokenService::LoginPlan> TokenService::PrepareLogin(std::string_view email_in,
+                                                           std::string_view password) const {
   if (email_in.empty() || email_in.size() > 254 || password.empty() || password.size() > 1024) {
     return Err(BadLogin());
   }
@@ -243,30 +258,82 @@ Result<Session> TokenService::Login(std::string_view email_in, std::string_view 
   for (char& ch : email) {
     if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
   }
+  LoginPlan plan;
+  plan.hash = dummy_hash_;
   auto index = GetRecord(*node_, store::MgmtKey("user_email", email));
   if (!index) {
     if (index.error().code() != Code::kNotFound) return Err(index.error());
-    // Spend what a real check spends, so timing does not tell which emails exist.
-    if (!dummy_hash_) {
-      auto h = HashPassword("mamute-dummy-password");
-      if (!h) return Err(h.error());
-      dummy_hash_ = std::move(*h);
-    }
-    (void)VerifyPassword(password, *dummy_hash_);
-    return Err(BadLogin());
+    return plan;  // unknown email: check the dummy hash all the same
   }
   nlohmann::json record;
   auto user = LoadUser(JsonString(*index, "user_id"), &record);
   if (!user) {
-    if (user.error().code() == Code::kUnauthenticated) return Err(BadLogin());
+    if (user.error().code() == Code::kUnauthenticated) return plan;
     return Err(user.error());
   }
   auto stored = StoredPassword(record);
-  if (!stored || !VerifyPassword(password, *stored)) return Err(BadLogin());
+  if (!stored) return plan;  // no usable password: never matches
+  plan.user_id = user->id;
+  plan.hash = std::move(*stored);
+  return plan;
+}
+
+Result<Session> TokenService::CompleteLogin(const LoginPlan& plan, bool password_ok, int64_t now_ms) {
+  if (!password_ok || plan.user_id.empty()) return Err(BadLogin());
+  auto user = LoadUser(plan.user_id, nullptr);
+  if (!user) {
+    if (user.error().code() == Code::kUnauthenticated) return Err(BadLogin());
+    return Err(user.error());
+  }
   auto family = RandomHexId();
   if (!family) return Err(family.error());
   store::MetaBatch batch(*node_->db);
   return Issue(*user, *family, &batch, now_ms);
+}
+
+Result<uint64_t> TokenService::PruneSessions(int64_t now_ms, uint32_t budget) {
+  // mgmt keys sort as "refresh\0…" < "refresh_family\0…": one scan over both kinds.
+  const std::string refresh_prefix = store::MgmtKey("refresh", "");
+  const std::string family_prefix = store::MgmtKey("refresh_family", "");
+  const std::string prefix = "refresh";
+  std::string start = prune_cursor_.empty() ? prefix : prune_cursor_;
+  if (!prune_cursor_.empty()) start.push_back('\0');  // strictly after the last key visited
+  store::MetaBatch batch(*node_->db);
+  uint32_t visited = 0;
+  std::string last;
+  // A family is dead once revoked (logout, reuse detected) or expired; its refresh records
+  // go with it. Families looked up here are cached for this call.
+  std::unordered_map<std::string, bool> family_dead;
+  auto dead_family = [&](const std::string& family) {
+    auto it = family_dead.find(family);
+    if (it != family_dead.end()) return it->second;
+    auto fam = GetRecord(*node_, store::MgmtKey("refresh_family", family));
+    const bool dead = fam ? JsonTrue(*fam, "revoked") || JsonInt(*fam, "expires_at_ms") <= now_ms
+                          : fam.error().code() == Code::kNotFound;
+    family_dead.emplace(family, dead);
+    return dead;
+  };
+  Status inner;
+  MAMUTE_RETURN_IF_ERROR_R(ScanPrefix(*node_->db, Cf::kMgmt, prefix, start, [&](std::string_view k, std::string_view v) {
+    last.assign(k);
+    auto rec = DecodeMgmtValue(v);
+    bool dead = !rec;
+    if (rec && k.starts_with(family_prefix)) {
+      dead = JsonTrue(*rec, "revoked") || JsonInt(*rec, "expires_at_ms") <= now_ms;
+    } else if (rec && k.starts_with(refresh_prefix)) {
+      dead = JsonInt(*rec, "expires_at_ms") <= now_ms || dead_family(JsonString(*rec, "family"));
+    } else if (rec) {
+      dead = false;  // another kind that starts with "refresh": not ours
+    }
+    if (dead) inner = batch.Delete(Cf::kMgmt, k);
+    return inner.ok() && ++visited < budget;
+  }));
+  MAMUTE_RETURN_IF_ERROR_R(inner);
+  // Wrap around once the scan reached the end of the range.
+  prune_cursor_ = visited < budget ? std::string() : last;
+  const uint64_t n = batch.Count();
+  if (n > 0) MAMUTE_RETURN_IF_ERROR_R(node_->commits->Write(&batch));
+  return n;
 }
 
 Result<Session> TokenService::Refresh(std::string_view token, int64_t now_ms) {

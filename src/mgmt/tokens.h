@@ -56,7 +56,28 @@ class TokenService {
   Status Init(int64_t now_ms);
 
   /// Unauthenticated (one message) for an unknown email, a wrong password or a disabled user.
+  /// PrepareLogin + VerifyPassword + CompleteLogin in one blocking call (tests, tools).
   Result<Session> Login(std::string_view email, std::string_view password, int64_t now_ms);
+
+  /// What a login must check: the stored hash of the account's password, or — unknown email,
+  /// disabled user — a dummy hash that costs the same to check and never matches, so timing
+  /// does not tell which emails exist.
+  struct LoginPlan {
+    std::string user_id;  ///< empty: no such (enabled) user
+    PasswordHash hash;
+  };
+  /// Step 1 (management shard): the lookup. Unauthenticated for an email or password that no
+  /// account could have (empty, too long) — no hashing needed then.
+  Result<LoginPlan> PrepareLogin(std::string_view email, std::string_view password) const;
+  /// Step 3 (management shard), after VerifyPassword(password, plan.hash) ran elsewhere:
+  /// issues the session, re-reading the user (disabled meanwhile: refused).
+  Result<Session> CompleteLogin(const LoginPlan& plan, bool password_ok, int64_t now_ms);
+
+  /// Deletes dead refresh-token records: every record of an expired or revoked session (family)
+  /// and expired refresh records; a rotated record of a live session stays until it expires
+  /// (reuse detection needs it). Visits at most `budget` records per call, resuming where the
+  /// last call stopped (wrapping around). Returns how many records were deleted.
+  Result<uint64_t> PruneSessions(int64_t now_ms, uint32_t budget);
   /// Unauthenticated for an unknown, expired, retired or revoked refresh token.
   Result<Session> Refresh(std::string_view refresh_token, int64_t now_ms);
   /// Revokes the token's family; an unknown token is not an error (RFC 7009 §2.2).
@@ -86,7 +107,8 @@ class TokenService {
   const auth::SecretBox* box_;
   TokenConfig cfg_;
   JwtKeyring keys_;
-  std::optional<PasswordHash> dummy_hash_;  // burns the same time for unknown emails
+  PasswordHash dummy_hash_;  // random salt and hash: burns the same time for unknown emails
+  std::string prune_cursor_;  // PruneSessions resumes after this mgmt key ("" = start)
 };
 
 }  // namespace mamute::mgmt

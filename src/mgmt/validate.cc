@@ -132,4 +132,22 @@ std::optional<uint64_t> ParseBucketId(std::string_view s) noexcept {
   return v;
 }
 
+std::optional<BodyError> ParseJsonBody(std::string_view body, bool empty_ok, nlohmann::json* out) {
+  std::string_view b = body;
+  while (!b.empty() && (b.front() == ' ' || b.front() == '\n' || b.front() == '\r' || b.front() == '\t')) {
+    b.remove_prefix(1);
+  }
+  if (b.empty()) {
+    if (empty_ok) {
+      *out = nlohmann::json::object();
+      return std::nullopt;
+    }
+    return BodyError{"invalid_json", "a JSON object body is required"};
+  }
+  *out = nlohmann::json::parse(body.begin(), body.end(), nullptr, false);
+  if (out->is_discarded()) return BodyError{"invalid_json", "the request body is not valid JSON"};
+  if (!out->is_object()) return BodyError{"invalid_json", "the request body must be a JSON object"};
+  return std::nullopt;
+}
+
 }  // namespace mamute::mgmt

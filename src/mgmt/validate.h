@@ -8,7 +8,18 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace mamute::mgmt {
+
+/// Why a JSON request body was refused (400): an error code and a message for the client.
+struct BodyError {
+  std::string_view code;
+  std::string_view message;
+};
+/// Parses the body of a JSON route into a JSON object (no exceptions). An empty or
+/// whitespace-only body is {} when `empty_ok`. nullopt on success.
+std::optional<BodyError> ParseJsonBody(std::string_view body, bool empty_ok, nlohmann::json* out);
 
 /// S3's general-purpose bucket naming rules
 /// (docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html). nullopt when `name`

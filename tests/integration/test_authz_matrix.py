@@ -14,10 +14,14 @@ To extend:
   * a new management route: add a `MgmtRoute` to MGMT_ROUTES.
   * a new identity: add it to IDENTITIES with its outcome on each plane.
 """
+import base64
 import datetime
+import hashlib
+import hmac
 import http.client
 import json
 import os
+import time
 import urllib.parse
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -30,6 +34,8 @@ from botocore.awsrequest import AWSRequest
 from conftest import FAST_OPTIONS, MamuteServer
 
 BUCKETS = "/storage/object-storage/buckets"
+JWT_TTL_S = 3
+ADMIN_EMAIL = "admin@localhost"
 BOOT_API_KEY = "mk_authz_boot_" + "Q" * 30          # set by MAMUTE_API_KEY, rotated away in setup
 ADMIN_PASSWORD = "authz-admin-pass-7d1e93"
 BUCKET_A, BUCKET_B = "authz-alpha", "authz-beta"
@@ -61,6 +67,20 @@ def mgmt(srv, method, path, key, body=None):
         h["Content-Type"] = "application/json"
     st, _, raw_body = raw(srv.api_port, method, path, h, data)
     return st, (json.loads(raw_body) if raw_body else None)
+
+
+def _json_get(srv, path):
+    st, _, body = raw(srv.api_port, "GET", path)
+    return st, json.loads(body)
+
+
+def _login(w):
+    st, _, body = raw(w.srv.api_port, "POST", "/auth/login", {"Content-Type": "application/json"},
+                      json.dumps({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
+    assert st == 200, body
+    j = json.loads(body)
+    w.secrets += [j["access_token"], j["refresh_token"]]
+    return j
 
 
 def _sign_at(signer, request, when):
@@ -129,6 +149,21 @@ class World:
     cred_deleted: dict = None         # bucket A, deleted
     cred_regen_old: dict = None       # bucket A, the secret before a regenerate
     secrets: list = field(default_factory=list)   # every secret issued: must never leak
+    jwt: str = ""                     # a valid access token (refreshed as it ages)
+    jwt_at: float = 0.0
+    refresh_token: str = ""
+    expired_jwt: str = ""             # signed by the server, expired
+    jwk: dict = None                  # the server's public signing key (JWKS)
+
+    def fresh_jwt(self):
+        if time.monotonic() - self.jwt_at > JWT_TTL_S / 3:
+            st, _, body = raw(self.srv.api_port, "POST", "/auth/refresh", {"Content-Type": "application/json"},
+                              json.dumps({"refresh_token": self.refresh_token}))
+            assert st == 200, body
+            j = json.loads(body)
+            self.jwt, self.jwt_at, self.refresh_token = j["access_token"], time.monotonic(), j["refresh_token"]
+            self.secrets += [self.jwt, self.refresh_token]
+        return self.jwt
 
 
 def _s3_put(w, cred, bucket, key, data):
@@ -143,8 +178,11 @@ def world(tmp_path_factory):
     os.environ["MAMUTE_API_KEY"] = BOOT_API_KEY
     os.environ["MAMUTE_ADMIN_PASSWORD"] = ADMIN_PASSWORD
     try:
+        # Access tokens live 3 s: the expired-JWT row needs one the server signed; the valid-JWT
+        # row refreshes its token as it ages (World.jwt).
         srv = MamuteServer(tmp_path_factory.mktemp("authz"), {
-            **FAST_OPTIONS, "data-cores": 1, "pin-threads": False, "log-level": "debug"}).start()
+            **FAST_OPTIONS, "data-cores": 1, "pin-threads": False, "log-level": "debug",
+            "jwt-access-ttl-s": JWT_TTL_S}).start()
     finally:
         del os.environ["MAMUTE_API_KEY"]
         del os.environ["MAMUTE_ADMIN_PASSWORD"]
@@ -185,6 +223,15 @@ def world(tmp_path_factory):
     _s3_put(w, w.cred_a, BUCKET_A, OBJECT_KEY, OBJECT_DATA)
     _s3_put(w, w.cred_a, BUCKET_A, HIDDEN_A, OBJECT_DATA)
     _s3_put(w, w.cred_b, BUCKET_B, HIDDEN_B, OBJECT_DATA)
+    # Bearer JWTs: one session kept fresh, and one token left to expire.
+    w.expired_jwt = _login(w)["access_token"]
+    expired_at = time.time() + JWT_TTL_S + 1.1
+    assert raw(srv.api_port, "GET", BUCKETS, {"Authorization": "Bearer " + w.expired_jwt})[0] == 200  # until it expires
+    session = _login(w)
+    w.jwt, w.jwt_at, w.refresh_token = session["access_token"], time.monotonic(), session["refresh_token"]
+    _, jwks = _json_get(srv, "/.well-known/jwks.json")
+    w.jwk = jwks["keys"][0]
+    time.sleep(max(0.0, expired_at - time.time()))
     yield w
     assert srv.stop() == 0, srv.stderr_tail()
 
@@ -234,6 +281,61 @@ def _header(name, value):
     return apply
 
 
+def _bearer(token):
+    return _header("Authorization", lambda w: "Bearer " + token(w))
+
+
+def _b64u(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64u(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def _claims(w):
+    """The claims of the current valid token (so only the part under test differs)."""
+    return json.loads(_unb64u(w.fresh_jwt().split(".")[1]))
+
+
+def _jwt(header, claims, sign):
+    signing_input = _b64u(json.dumps(header, separators=(",", ":")).encode()) + "." + \
+        _b64u(json.dumps(claims, separators=(",", ":")).encode())
+    return signing_input + "." + _b64u(sign(signing_input.encode()))
+
+
+def _jwt_tampered_payload(w):
+    """A valid token whose payload names a later expiry: the signature no longer matches."""
+    h, _, sig = w.fresh_jwt().split(".")
+    claims = _claims(w)
+    claims["exp"] += 3600
+    return h + "." + _b64u(json.dumps(claims, separators=(",", ":")).encode()) + "." + sig
+
+
+def _jwt_alg_none(w):
+    return _jwt({"alg": "none", "kid": w.jwk["kid"], "typ": "JWT"}, _claims(w), lambda m: b"")
+
+
+def _jwt_hs256_with_public_key(w):
+    """RFC 8725 §2.1: HMAC keyed with the server's public key (raw bytes), as a confused verifier would."""
+    pub = _unb64u(w.jwk["x"])
+    return _jwt({"alg": "HS256", "kid": w.jwk["kid"], "typ": "JWT"}, _claims(w),
+                lambda m: hmac.new(pub, m, hashlib.sha256).digest())
+
+
+def _jwt_foreign_key(w, own_kid):
+    """A well-formed EdDSA token signed by a key the server never had: under that key's own kid
+    (unknown to the server), or under the server's kid (the signature does not verify)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    key = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+    pub = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    thumb = _b64u(hashlib.sha256(json.dumps({"crv": "Ed25519", "kty": "OKP", "x": _b64u(pub)},
+                                            separators=(",", ":")).encode()).digest())
+    kid = thumb if own_kid else w.jwk["kid"]
+    return _jwt({"alg": "EdDSA", "kid": kid, "typ": "JWT"}, _claims(w), key.sign)
+
+
 def _flip(sig):
     return sig[:-1] + ("0" if sig[-1] != "0" else "1")
 
@@ -268,11 +370,17 @@ IDENTITIES = [
     # Bearer: an unknown Authorization scheme on the S3 plane is 501 (only SigV4 is spoken there).
     Identity("bearer_garbage", UNSUPPORTED, MGMT_401, _header("Authorization", lambda w: "Bearer garbage.garbage.x")),
     Identity("bearer_api_key", UNSUPPORTED, MGMT_401, _header("Authorization", lambda w: "Bearer " + w.api_key)),
-    # ---- JWT rows go here (issue: Bearer JWT). Once /auth/login issues tokens:
-    #   Identity("jwt_valid", ANON?, MGMT_OK, ...), Identity("jwt_expired", ..., MGMT_401, ...),
-    #   Identity("jwt_tampered_signature", ..., MGMT_401, ...), Identity("jwt_alg_none", ..., MGMT_401, ...),
-    #   Identity("jwt_other_key", ..., MGMT_401, ...), Identity("jwt_after_logout", ..., MGMT_401, ...)
-    # and the token itself joins World.secrets.
+    # Bearer JWTs (docs/management-api.md, "Bearer tokens"). On the S3 plane any Bearer is 501.
+    Identity("jwt_valid", UNSUPPORTED, MGMT_OK, _bearer(lambda w: w.fresh_jwt())),
+    Identity("jwt_expired", UNSUPPORTED, MGMT_401, _bearer(lambda w: w.expired_jwt)),
+    Identity("jwt_tampered_payload", UNSUPPORTED, MGMT_401, _bearer(_jwt_tampered_payload)),
+    Identity("jwt_tampered_signature", UNSUPPORTED, MGMT_401,
+             _bearer(lambda w: w.fresh_jwt()[:-2] + ("AA" if not w.fresh_jwt().endswith("AA") else "BA"))),
+    Identity("jwt_alg_none", UNSUPPORTED, MGMT_401, _bearer(_jwt_alg_none)),
+    Identity("jwt_hs256_public_key", UNSUPPORTED, MGMT_401, _bearer(_jwt_hs256_with_public_key)),
+    Identity("jwt_unknown_kid", UNSUPPORTED, MGMT_401, _bearer(lambda w: _jwt_foreign_key(w, own_kid=True))),
+    Identity("jwt_foreign_key_known_kid", UNSUPPORTED, MGMT_401, _bearer(lambda w: _jwt_foreign_key(w, own_kid=False))),
+    Identity("jwt_refresh_token_as_access", UNSUPPORTED, MGMT_401, _bearer(lambda w: w.refresh_token)),
 ]
 # The owner's SigV4 credentials mean nothing to the management API either.
 IDENTITY_BY_NAME = {i.name: i for i in IDENTITIES}

@@ -36,7 +36,10 @@ def srv(tmp_path_factory):
     os.environ["MAMUTE_ADMIN_PASSWORD"] = ADMIN_PASSWORD
     try:
         # Pinned: one data core, the management shard on the last core (the deployment shape).
-        s = MamuteServer(tmp_path_factory.mktemp("storm"), {**FAST_OPTIONS, "data-cores": 1}).start()
+        # The storm logs in from one address as fast as it can: lift the per-IP login limit
+        # (test_mgmt_background.py tests the limits).
+        s = MamuteServer(tmp_path_factory.mktemp("storm"), {**FAST_OPTIONS, "data-cores": 1,
+                                                             "login-ip-burst": 100000}).start()
     finally:
         del os.environ["MAMUTE_API_KEY"]
         del os.environ["MAMUTE_ADMIN_PASSWORD"]

@@ -133,6 +133,38 @@ TEST_F(TokensTest, LogoutRevokesTheSession) {
   EXPECT_TRUE(tokens_->Logout("mrt_unknown").ok());      // RFC 7009 §2.2
 }
 
+// The periodic sweep: a live session's rotated record stays (reuse detection needs it); a
+// revoked session goes whole; an expired one too; a small budget resumes where it stopped.
+TEST_F(TokensTest, PruneSessionsDeletesOnlyDeadRecordsWithinItsBudget) {
+  auto live = tokens_->Login("admin@example.com", kPassword, kT0);
+  ASSERT_TRUE(live.has_value());
+  auto live2 = tokens_->Refresh(live->refresh_token, kT0 + 1);  // live's record is now retired
+  ASSERT_TRUE(live2.has_value());
+  auto gone = tokens_->Login("admin@example.com", kPassword, kT0);
+  ASSERT_TRUE(gone.has_value());
+  ASSERT_TRUE(tokens_->Logout(gone->refresh_token).ok());
+  auto n = tokens_->PruneSessions(kT0 + 2, 1000);
+  ASSERT_TRUE(n.has_value());
+  EXPECT_EQ(*n, 2u);  // the logged-out session and its record
+  // Reuse detection still sees live's retired token.
+  EXPECT_FALSE(tokens_->Refresh(live->refresh_token, kT0 + 3).has_value());
+  EXPECT_FALSE(tokens_->Refresh(live2->refresh_token, kT0 + 3).has_value());
+  // Budget 1: one record a call, resuming after the last one; three dead records remain.
+  uint64_t total = 0;
+  for (int i = 0; i < 8; ++i) {
+    auto k = tokens_->PruneSessions(kT0 + 4, 1);
+    ASSERT_TRUE(k.has_value());
+    EXPECT_LE(*k, 1u);
+    total += *k;
+  }
+  EXPECT_EQ(total, 3u);
+  // Expiry: a session nobody touched goes once its refresh TTL has passed.
+  auto idle = tokens_->Login("admin@example.com", kPassword, kT0);
+  ASSERT_TRUE(idle.has_value());
+  EXPECT_EQ(*tokens_->PruneSessions(kT0 + 5, 1000), 0u);
+  EXPECT_EQ(*tokens_->PruneSessions(kT0 + 3600 * 1000, 1000), 2u);
+}
+
 TEST_F(TokensTest, TokensOfDeletedOrDisabledUsersFail) {
   auto s = tokens_->Login("admin@example.com", kPassword, kT0);
   ASSERT_TRUE(s.has_value());

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "shard_fixture.h"
+#include "store/bucket_purge.h"
 #include "store/data_dirs.h"
 #include "store/fsck.h"
 #include "store/keys.h"
@@ -203,6 +204,19 @@ class ObjectIoTest : public testing::ShardFixture {
     if (waits != nullptr) {
       *waits = job.waits;
     }
+    return job.status;
+  }
+
+  // Part `n` of multipart upload `up` through the part writer.
+  Status PutPart(const UploadId& up, uint32_t n, const std::string& data, PutResult* r) {
+    PutJob job;
+    job.io = io_.get();
+    job.data = data;
+    job.upload = up;
+    job.part = n;
+    RunOnShard([&] { job.Start(); });
+    EXPECT_TRUE(job.done.Wait());
+    *r = job.result;
     return job.status;
   }
 
@@ -462,17 +476,7 @@ TEST_F(ObjectIoTest, Delete) {
 // names a part file, and an overwrite of that object retires the part file.
 TEST_F(ObjectIoTest, PartWriterAndMetaOp) {
   const UploadId up = UploadId::Make(1, 2);
-  auto put_part = [&](uint32_t n, const std::string& data, PutResult* r) {
-    PutJob job;
-    job.io = io_.get();
-    job.data = data;
-    job.upload = up;
-    job.part = n;
-    RunOnShard([&] { job.Start(); });
-    EXPECT_TRUE(job.done.Wait());
-    *r = job.result;
-    return job.status;
-  };
+  auto put_part = [&](uint32_t n, const std::string& data, PutResult* r) { return PutPart(up, n, data, r); };
   auto part_record = [&](uint32_t n, std::string* v, PartRecord* pr) {
     Status st = node_->db->Get(Cf::kParts, PartKey(up, n), v);
     return st.ok() ? DecodePart(*v, pr) : st;
@@ -1002,6 +1006,76 @@ TEST_F(ObjectCommitTest, SetTagsRewritesOnlyTheTags) {
   ASSERT_TRUE(Get("t", &got).ok());
   EXPECT_TRUE(got == data);
   ExpectFsckClean(1, 1);
+}
+
+// PurgeBucketContents: every object record of the bucket (single file, inline, multipart naming
+// part files), every upload in progress with its parts, and all their data files go; another
+// bucket's records stay.
+TEST_F(ObjectIoTest, PurgeBucketContentsRemovesRecordsAndDataFiles) {
+  PutResult single;
+  ASSERT_TRUE(Put("single", RandomBytes(200000, 1), &single).ok());
+  ASSERT_TRUE(Put("inline", "abc").ok());
+  // A completed multipart object naming two part files.
+  const UploadId done_up = UploadId::Make(1, 1);
+  PutResult p1, p2;
+  ASSERT_TRUE(PutPart(done_up, 1, RandomBytes(100000, 2), &p1).ok());
+  ASSERT_TRUE(PutPart(done_up, 2, RandomBytes(100000, 3), &p2).ok());
+  ObjectRecord rec;
+  rec.etag_kind = EtagKind::kMultipart;
+  rec.etag = "0123456789abcdef0123456789abcdef-2";
+  rec.size = 200000;
+  rec.location.kind = LocationKind::kParts;
+  rec.parts = {{100000, p1.xxh3, {LocationKind::kFile, {}, p1.file, 0}},
+               {100000, p2.xxh3, {LocationKind::kFile, {}, p2.file, 0}}};
+  std::string enc, upload_value;
+  EncodeObject(rec, &enc);
+  EncodeUpload(UploadRecord{}, &upload_value);
+  // An upload in progress with one part, and a neighbour bucket's object.
+  const UploadId open_up = UploadId::Make(2, 2);
+  PutResult p3;
+  ASSERT_TRUE(PutPart(open_up, 1, RandomBytes(100000, 4), &p3).ok());
+  {
+    MetaBatch b(*node_->db);
+    ASSERT_TRUE(b.Put(Cf::kObjects, ObjectKey(kBucket, "multi"), enc).ok());
+    ASSERT_TRUE(b.Delete(Cf::kParts, PartKey(done_up, 1)).ok());
+    ASSERT_TRUE(b.Delete(Cf::kParts, PartKey(done_up, 2)).ok());
+    ASSERT_TRUE(b.Put(Cf::kUploads, UploadKey(kBucket, "open", open_up), upload_value).ok());
+    ASSERT_TRUE(b.Put(Cf::kUploads, UploadKey(kBucket, "open-empty", UploadId::Make(3, 3)), upload_value).ok());
+    ASSERT_TRUE(b.Put(Cf::kObjects, ObjectKey(kBucket + 1, "neighbour"), "x").ok());
+    ASSERT_TRUE(node_->commits->Write(&b).ok());
+  }
+  EXPECT_EQ(FilesUnder(ObjectsDir()).size(), 4u);
+
+  struct Done {
+    Status status;
+    PurgeStats stats;
+    Latch latch;
+    static void Cb(void* ctx, Status st, const PurgeStats& stats) {
+      auto* d = static_cast<Done*>(ctx);
+      d->status = std::move(st);
+      d->stats = stats;
+      d->latch.Set();
+    }
+  } done;
+  Status begin;
+  RunOnShard([&] {
+    begin = PurgeBucketContents(*io_, *node_->db, kBucket, &Done::Cb, &done);
+    EXPECT_FALSE(done.latch.is_set());  // never from inside the call
+    if (!begin.ok()) done.latch.Set();
+  });
+  ASSERT_TRUE(done.latch.Wait());
+  ASSERT_TRUE(begin.ok() && done.status.ok()) << done.status.ToString();
+  EXPECT_EQ(done.stats.objects, 3u);
+  EXPECT_EQ(done.stats.uploads, 2u);
+  std::string v;
+  for (const char* k : {"single", "inline", "multi"}) {
+    EXPECT_EQ(node_->db->Get(Cf::kObjects, ObjectKey(kBucket, k), &v).code(), Code::kNotFound) << k;
+  }
+  EXPECT_EQ(node_->db->Get(Cf::kUploads, UploadKey(kBucket, "open", open_up), &v).code(), Code::kNotFound);
+  EXPECT_EQ(node_->db->Get(Cf::kParts, PartKey(open_up, 1), &v).code(), Code::kNotFound);
+  EXPECT_TRUE(node_->db->Get(Cf::kObjects, ObjectKey(kBucket + 1, "neighbour"), &v).ok());
+  EXPECT_TRUE(WaitFor([&] { return FilesUnder(ObjectsDir()).empty(); }));
+  EXPECT_TRUE(WaitDrained());
 }
 
 }  // namespace
