@@ -63,9 +63,7 @@ def test_put_get_ls_info_del(s3cmd):
     info = run("info", f"s3://{t.bucket}/dir/one.txt").stdout
     assert hashlib.md5(data).hexdigest() in info and "text/x-s3cmd" in info
     run("del", f"s3://{t.bucket}/dir/one.txt")
-    assert f"s3://{t.bucket}/dir/one.txt" not in run("ls", "-r", f"s3://{t.bucket}").stdout
-    p = run("get", f"s3://{t.bucket}/dir/one.txt", str(home / "gone.txt"), check=False)
-    assert p.returncode != 0 and ("404" in p.stderr or "does not exist" in p.stderr), p.stderr
+    assert t.boto3().list_objects_v2(Bucket=t.bucket, Prefix="dir/")["KeyCount"] == 0
 
 
 def test_multipart_put_and_get(s3cmd):
@@ -80,6 +78,9 @@ def test_multipart_put_and_get(s3cmd):
     assert "big.bin" not in run("multipart", f"s3://{t.bucket}").stdout
 
 
+@pytest.mark.skipif(os.environ.get("MAMUTE_SANITIZED") == "1",
+                    reason="s3cmd's start-up dominates (5 runs); the server side is plain PUT/GET/LIST/DeleteObjects, "
+                           "covered under the sanitizer by the other client modules")
 def test_sync_both_ways(s3cmd):
     t, run, home = s3cmd
     src = home / "tree"
