@@ -111,6 +111,35 @@ bool S3Handler::PutChecksumStart() {
       }
     }
   }
+  // A presigned URL carries x-amz-* "headers" as query parameters, signed like headers: JS v3
+  // puts x-amz-checksum-crc32 (of an empty body, by default) and x-amz-sdk-checksum-algorithm
+  // there. They bind the body as headers do — AWS refuses a body that does not match with
+  // BadDigest — so they count as headers here instead of being ignored.
+  std::string sdk_from_query;
+  for (std::string_view q = h.query; !q.empty();) {
+    std::size_t amp = q.find('&');
+    std::string_view kv = q.substr(0, amp);
+    q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
+    std::size_t eq = kv.find('=');
+    std::string_view name = kv.substr(0, eq);
+    std::string_view raw = eq == std::string_view::npos ? std::string_view() : kv.substr(eq + 1);
+    auto algo = ChecksumAlgoFromHeader(name);
+    bool sdk = http::EqualsIgnoreCase(name, "x-amz-sdk-checksum-algorithm");
+    if (!algo && !sdk) continue;
+    auto value = DecodeQueryValue(raw);
+    if (sdk) {
+      if (value) sdk_from_query = std::move(*value);
+      continue;
+    }
+    ++found;
+    checksum_algo_ = *algo;
+    checksum_expected_ = value ? std::move(*value) : std::string();
+    if (!value || !ValidateBase64Checksum(*algo, checksum_expected_)) {
+      RespondError(S3Error::kInvalidRequest,
+                   std::string("Value for ") + std::string(ChecksumHeaderName(*algo)) + " header is invalid.");
+      return false;
+    }
+  }
   if (found > 1) {
     RespondError(S3Error::kInvalidRequest, "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.");
     return false;
@@ -126,7 +155,9 @@ bool S3Handler::PutChecksumStart() {
     found = 1;
   }
   if (found == 0) {
-    if (std::string_view sdk = h.Find("x-amz-sdk-checksum-algorithm"); !sdk.empty()) {
+    std::string_view sdk = h.Find("x-amz-sdk-checksum-algorithm");
+    if (sdk.empty()) sdk = sdk_from_query;
+    if (!sdk.empty()) {
       auto algo = ParseChecksumAlgo(sdk);
       if (!algo) {
         RespondError(S3Error::kInvalidRequest, "Checksum algorithm provided is unsupported.");
