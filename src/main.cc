@@ -18,6 +18,7 @@
 
 #include "auth/secret_box.h"
 #include "core/cpu.h"
+#include "core/fault.h"
 #include "core/shard.h"
 #include "http/metrics.h"
 #include "http/server.h"
@@ -168,6 +169,9 @@ void PrintHelp(const std::vector<OptionSpec>& specs) {
     std::printf("%-34s %s\n%-34s [%s] Default: %s\n", left.c_str(), s.help, "", s.env, s.get(defaults).c_str());
   }
   std::printf("  %-32s %s\n  %-32s %s\n", "--help", "Show this help.", "--version", "Show the version.");
+  if (core::fault::Compiled()) {
+    std::printf("\nThis build honours MAMUTE_FAULTS (fault injection for tests; docs/testing.md).\n");
+  }
   std::printf("\nSubcommands:\n  mamute fsck [--data-dir DIR]... [--repair]   offline store check (see mamute fsck --help)\n");
 }
 
@@ -303,6 +307,14 @@ int Run(int argc, char** argv) {
   log::Level level = log::Level::kInfo;
   log::ParseLevel(opt.log_level, &level);
   log::SetLevel(level);
+
+  // Test builds only: make chosen store operations fail (core/fault.h, docs/testing.md).
+  if (const char* faults = std::getenv("MAMUTE_FAULTS"); faults != nullptr) {
+    if (Status st = core::fault::Configure(faults); !st.ok()) {
+      std::fprintf(stderr, "mamute: %s\n", st.ToString().c_str());
+      return 2;
+    }
+  }
 
   for (const auto& d : opt.data_dirs) {
     if (mkdir(d.c_str(), 0750) != 0 && errno != EEXIST) {
