@@ -111,6 +111,13 @@ std::vector<OptionSpec> Specs() {
   s.push_back({"body-timeout-ms", "MAMUTE_BODY_TIMEOUT_MS", "MS",
                "A body read (or response write) making no progress this long: 408 and close.",
                [](Options& o) { return std::to_string(o.body_timeout_ms); }, U32(&Options::body_timeout_ms, 100, 3600000)});
+  s.push_back({"min-body-rate", "MAMUTE_MIN_BODY_RATE", "BYTES",
+               "Bytes/s a request body must average over each window (a trickled body): 408 and close. 0: off.",
+               [](Options& o) { return std::to_string(o.min_body_rate); }, U32(&Options::min_body_rate, 0, 1u << 30)});
+  s.push_back({"min-body-rate-window-ms", "MAMUTE_MIN_BODY_RATE_WINDOW_MS", "MS",
+               "The window --min-body-rate is averaged over (time the server holds the body back is not counted).",
+               [](Options& o) { return std::to_string(o.min_body_rate_window_ms); },
+               U32(&Options::min_body_rate_window_ms, 100, 3600000)});
   s.push_back({"shutdown-timeout-ms", "MAMUTE_SHUTDOWN_TIMEOUT_MS", "MS",
                "On SIGTERM/SIGINT, in-flight requests get this long to finish.",
                [](Options& o) { return std::to_string(o.shutdown_timeout_ms); }, U32(&Options::shutdown_timeout_ms, 0, 3600000)});
@@ -377,6 +384,8 @@ int Run(int argc, char** argv) {
   base.header_timeout_ms = opt.header_timeout_ms;
   base.idle_timeout_ms = opt.idle_timeout_ms;
   base.body_timeout_ms = opt.body_timeout_ms;
+  base.min_body_rate = opt.min_body_rate;
+  base.min_body_rate_window_ms = opt.min_body_rate_window_ms;
   base.max_header_bytes = opt.max_header_bytes;
   base.max_uri_bytes = opt.max_uri_bytes;
   base.access_log = opt.access_log;
