@@ -38,6 +38,8 @@ class Connection final : public Exchange, private RequestParser::Sink {
   uint32_t gen() const noexcept { return gen_; }
   bool open() const noexcept { return fd_ >= 0; }
   Stage stage() const noexcept { return stage_; }
+  /// Receive buffers held back (backpressure); recv is paused at 8 (tests).
+  std::size_t held_buffers() const noexcept { return held_.size(); }
 
   // Completions routed by the server (generation already checked).
   void OnRecv(io_uring_cqe* cqe) noexcept;
