@@ -345,24 +345,24 @@ void Connection::StartRateWindow() noexcept {
 
 void Connection::OnBody(const char* data, std::size_t len) {
   // A trickled body (slowloris) re-arms the stall timer with every byte, so the rate is checked
-  // too, once per --min-body-rate-window-ms, on the bytes that arrive. Too slow: the rest of the
-  // body is dropped and the stall timer is no longer re-armed, so it fires (408, close) at most
-  // --body-timeout-ms later — from the loop, not from inside the parser's callback.
-  if (body_too_slow_) return;
+  // too, once per --min-body-rate-window-ms, on the bytes that arrive. Too slow: the stall timer
+  // is no longer re-armed, so it fires (408, close) at most --body-timeout-ms later — from the
+  // loop, not from inside the parser's callback — unless the body ends first (then it is served).
   const ServerConfig& cfg = server_->config();
   rate_window_bytes_ += len;
-  if (cfg.min_body_rate != 0 && !responded_ && stage_ == Stage::kReadBody) {
+  if (cfg.min_body_rate != 0 && !body_too_slow_ && !responded_ && stage_ == Stage::kReadBody) {
     const int64_t elapsed = server_->shard().now_ms() - rate_window_start_ms_;
     if (elapsed >= int64_t{cfg.min_body_rate_window_ms}) {
       if (rate_window_bytes_ * 1000 < uint64_t{cfg.min_body_rate} * static_cast<uint64_t>(elapsed)) {
         body_too_slow_ = true;
-        if (timer_kind_ != Server::kBodyTimer) SetTimer(Server::kBodyTimer);
-        return;
+        if (timer_kind_ != Server::kBodyTimer && !body_paused_) SetTimer(Server::kBodyTimer);
+      } else {
+        StartRateWindow();
       }
-      StartRateWindow();
     }
   }
-  if (timer_kind_ == Server::kBodyTimer) SetTimer(Server::kBodyTimer);  // progress re-arms the stall timer
+  // Progress re-arms the stall timer (not for a body already found too slow).
+  if (timer_kind_ == Server::kBodyTimer && !body_too_slow_) SetTimer(Server::kBodyTimer);
   if (!responded_ && handler_ != nullptr) handler_->OnBody(*this, std::string_view(data, len));
 }
 
@@ -476,6 +476,7 @@ void Connection::ResumeBody() noexcept {
   if (!body_paused_) return;
   body_paused_ = false;
   if (stage_ == Stage::kReadBody && !body_done_ && !responded_ && timer_kind_ == -1) SetTimer(Server::kBodyTimer);
+  body_too_slow_ = false;  // the server held the body back: the client gets a fresh window
   StartRateWindow();
   if (in_pump_) return;  // the running Process/Pump continues by itself
   DrainHeld();

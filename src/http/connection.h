@@ -182,7 +182,7 @@ class Connection final : public Exchange, private RequestParser::Sink {
   // ResumeBody, so time the server holds the body back is not counted).
   int64_t rate_window_start_ms_ = 0;
   uint64_t rate_window_bytes_ = 0;
-  bool body_too_slow_ = false;  // below the rate: body dropped, the stall timer answers 408
+  bool body_too_slow_ = false;  // below the rate: the stall timer is not re-armed (408 when it fires)
 };
 
 }  // namespace mamute::http

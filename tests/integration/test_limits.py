@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from test_http import Conn, build_request
+from test_http import Conn, build_request, echo_body
 
 SANITIZED = bool(os.environ.get("MAMUTE_SANITIZED"))
 
@@ -381,6 +381,20 @@ def test_trickled_body_is_cut(start_server):
         assert time.monotonic() - t0 >= 1.8, "cut before the first rate window ended"
     assert wait_metric(srv, "mamute_http_body_rate_cuts_total", cuts0 + 1, timeout=5) == cuts0 + 1
     assert srv.metric("mamute_http_requests_total", status="408") >= 1
+
+
+def test_slow_body_that_ends_before_the_cut_is_served_whole(start_server):
+    """A body found too slow is not truncated: the stall timer (1 s) is merely no longer
+    re-armed, and a body whose last byte comes first is answered normally, with every byte."""
+    srv = start_server(min_body_rate_window_ms=1000)
+    body = b"abcdefgh"
+    with Conn(srv.s3_port, timeout=6) as c:
+        c.send(build_request("PUT", "/_test/echo", None, [f"Content-Length: {len(body)}"]))
+        for b in body:  # the check at ~1.05 s finds 7 B/s; the last byte comes at 1.2 s
+            time.sleep(0.15)
+            c.send(bytes([b]))
+        r = c.read_response()
+        assert r.status == 200 and r.body == echo_body(body)
 
 
 def test_min_body_rate_zero_disables_the_rule(start_server):
