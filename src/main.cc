@@ -19,6 +19,7 @@
 
 #include "auth/secret_box.h"
 #include "core/cpu.h"
+#include "core/fault.h"
 #include "core/shard.h"
 #include "http/metrics.h"
 #include "http/server.h"
@@ -123,6 +124,13 @@ std::vector<OptionSpec> Specs() {
   s.push_back({"body-timeout-ms", "MAMUTE_BODY_TIMEOUT_MS", "MS",
                "A body read (or response write) making no progress this long: 408 and close.",
                [](Options& o) { return std::to_string(o.body_timeout_ms); }, U32(&Options::body_timeout_ms, 100, 3600000)});
+  s.push_back({"min-body-rate", "MAMUTE_MIN_BODY_RATE", "BYTES",
+               "Bytes/s a request body must average over each window (a trickled body): 408 and close. 0: off.",
+               [](Options& o) { return std::to_string(o.min_body_rate); }, U32(&Options::min_body_rate, 0, 1u << 30)});
+  s.push_back({"min-body-rate-window-ms", "MAMUTE_MIN_BODY_RATE_WINDOW_MS", "MS",
+               "The window --min-body-rate is averaged over (time the server holds the body back is not counted).",
+               [](Options& o) { return std::to_string(o.min_body_rate_window_ms); },
+               U32(&Options::min_body_rate_window_ms, 100, 3600000)});
   s.push_back({"shutdown-timeout-ms", "MAMUTE_SHUTDOWN_TIMEOUT_MS", "MS",
                "On SIGTERM/SIGINT, in-flight requests get this long to finish.",
                [](Options& o) { return std::to_string(o.shutdown_timeout_ms); }, U32(&Options::shutdown_timeout_ms, 0, 3600000)});
@@ -207,6 +215,9 @@ void PrintHelp(const std::vector<OptionSpec>& specs) {
     std::printf("%-34s %s\n%-34s [%s] Default: %s\n", left.c_str(), s.help, "", s.env, s.get(defaults).c_str());
   }
   std::printf("  %-32s %s\n  %-32s %s\n", "--help", "Show this help.", "--version", "Show the version.");
+  if (core::fault::Compiled()) {
+    std::printf("\nThis build honours MAMUTE_FAULTS (fault injection for tests; docs/testing.md).\n");
+  }
   std::printf("\nSubcommands:\n  mamute fsck [--data-dir DIR]... [--repair]   offline store check (see mamute fsck --help)\n");
 }
 
@@ -344,6 +355,14 @@ int Run(int argc, char** argv) {
   log::ParseLevel(opt.log_level, &level);
   log::SetLevel(level);
 
+  // Test builds only: make chosen store operations fail (core/fault.h, docs/testing.md).
+  if (const char* faults = std::getenv("MAMUTE_FAULTS"); faults != nullptr) {
+    if (Status st = core::fault::Configure(faults); !st.ok()) {
+      std::fprintf(stderr, "mamute: %s\n", st.ToString().c_str());
+      return 2;
+    }
+  }
+
   for (const auto& d : opt.data_dirs) {
     if (mkdir(d.c_str(), 0750) != 0 && errno != EEXIST) {
       MLOG_ERROR("cannot create data dir %s: %s", d.c_str(), std::strerror(errno));
@@ -407,6 +426,8 @@ int Run(int argc, char** argv) {
   base.header_timeout_ms = opt.header_timeout_ms;
   base.idle_timeout_ms = opt.idle_timeout_ms;
   base.body_timeout_ms = opt.body_timeout_ms;
+  base.min_body_rate = opt.min_body_rate;
+  base.min_body_rate_window_ms = opt.min_body_rate_window_ms;
   base.max_header_bytes = opt.max_header_bytes;
   base.max_uri_bytes = opt.max_uri_bytes;
   base.access_log = opt.access_log;

@@ -33,6 +33,11 @@ struct Options {
   uint32_t idle_timeout_ms = 60000;
   /// --body-timeout-ms / MAMUTE_BODY_TIMEOUT_MS. Default: 30000 ms without progress while reading a body.
   uint32_t body_timeout_ms = 30000;
+  /// --min-body-rate / MAMUTE_MIN_BODY_RATE. Default: 1024 bytes/s a request body must average
+  /// over each --min-body-rate-window-ms window (a trickled body); 0 disables the rule.
+  uint32_t min_body_rate = 1024;
+  /// --min-body-rate-window-ms / MAMUTE_MIN_BODY_RATE_WINDOW_MS. Default: 20000 ms per window.
+  uint32_t min_body_rate_window_ms = 20000;
   /// --shutdown-timeout-ms / MAMUTE_SHUTDOWN_TIMEOUT_MS. Default: 10000 ms for in-flight requests on SIGTERM.
   uint32_t shutdown_timeout_ms = 10000;
   /// --max-header-bytes / MAMUTE_MAX_HEADER_BYTES. Default: 16384 bytes (request line + headers); over → 431.

@@ -347,6 +347,8 @@ bool Connection::OnHead(RequestHead& head) {
   route_id_ = r.route_id;
   stage_ = Stage::kReadBody;
   SetTimer(parser_.head().HasBody() ? Server::kBodyTimer : -1);
+  body_too_slow_ = false;
+  StartRateWindow();
   handler_->OnHead(*this);
   if (parser_.head().expect_continue && parser_.head().HasBody() && !responded_ && parser_.head().version_minor >= 1) {
     pending_.append(k100Continue);
@@ -355,8 +357,31 @@ bool Connection::OnHead(RequestHead& head) {
   return true;
 }
 
+void Connection::StartRateWindow() noexcept {
+  rate_window_start_ms_ = server_->shard().now_ms();
+  rate_window_bytes_ = 0;
+}
+
 void Connection::OnBody(const char* data, std::size_t len) {
-  if (timer_kind_ == Server::kBodyTimer) SetTimer(Server::kBodyTimer);  // progress re-arms the stall timer
+  // A trickled body (slowloris) re-arms the stall timer with every byte, so the rate is checked
+  // too, once per --min-body-rate-window-ms, on the bytes that arrive. Too slow: the stall timer
+  // is no longer re-armed, so it fires (408, close) at most --body-timeout-ms later — from the
+  // loop, not from inside the parser's callback — unless the body ends first (then it is served).
+  const ServerConfig& cfg = server_->config();
+  rate_window_bytes_ += len;
+  if (cfg.min_body_rate != 0 && !body_too_slow_ && !responded_ && stage_ == Stage::kReadBody) {
+    const int64_t elapsed = server_->shard().now_ms() - rate_window_start_ms_;
+    if (elapsed >= int64_t{cfg.min_body_rate_window_ms}) {
+      if (rate_window_bytes_ * 1000 < uint64_t{cfg.min_body_rate} * static_cast<uint64_t>(elapsed)) {
+        body_too_slow_ = true;
+        if (timer_kind_ != Server::kBodyTimer && !body_paused_) SetTimer(Server::kBodyTimer);
+      } else {
+        StartRateWindow();
+      }
+    }
+  }
+  // Progress re-arms the stall timer (not for a body already found too slow).
+  if (timer_kind_ == Server::kBodyTimer && !body_too_slow_) SetTimer(Server::kBodyTimer);
   if (!responded_ && handler_ != nullptr) handler_->OnBody(*this, std::string_view(data, len));
 }
 
@@ -471,6 +496,8 @@ void Connection::ResumeBody() noexcept {
   if (!body_paused_) return;
   body_paused_ = false;
   if (stage_ == Stage::kReadBody && !body_done_ && !responded_ && timer_kind_ == -1) SetTimer(Server::kBodyTimer);
+  body_too_slow_ = false;  // the server held the body back: the client gets a fresh window
+  StartRateWindow();
   if (in_pump_) return;  // the running Process/Pump continues by itself
   DrainHeld();
   Pump();
@@ -708,6 +735,17 @@ void Connection::RespondTimeoutAndClose(std::string_view body) noexcept {
   FlushOut();
 }
 
+void Connection::CutBody(std::string_view body) noexcept {
+  if (handler_ != nullptr) {
+    handler_->OnAbort(*this);
+    server_->metrics().aborted_requests.fetch_add(1, std::memory_order_relaxed);
+    if (handler_owned_) handler_->~Handler();
+    handler_ = nullptr;
+  }
+  responded_ = true;
+  RespondTimeoutAndClose(body);
+}
+
 void Connection::OnTimer() noexcept {
   int kind = timer_kind_;
   timer_kind_ = -1;
@@ -729,15 +767,13 @@ void Connection::OnTimer() noexcept {
       return;
     case Server::kBodyTimer:
       if (stage_ == Stage::kReadBody && !responded_) {
-        server_->metrics().body_timeouts.fetch_add(1, std::memory_order_relaxed);
-        if (handler_ != nullptr) {
-          handler_->OnAbort(*this);
-          server_->metrics().aborted_requests.fetch_add(1, std::memory_order_relaxed);
-          if (handler_owned_) handler_->~Handler();
-          handler_ = nullptr;
+        if (body_too_slow_) {
+          server_->metrics().body_rate_cuts.fetch_add(1, std::memory_order_relaxed);
+          CutBody("request body too slow\n");
+        } else {
+          server_->metrics().body_timeouts.fetch_add(1, std::memory_order_relaxed);
+          CutBody("request body timeout\n");
         }
-        responded_ = true;
-        RespondTimeoutAndClose("request body timeout\n");
         return;
       }
       server_->metrics().write_timeouts.fetch_add(1, std::memory_order_relaxed);

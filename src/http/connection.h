@@ -38,6 +38,8 @@ class Connection final : public Exchange, private RequestParser::Sink {
   uint32_t gen() const noexcept { return gen_; }
   bool open() const noexcept { return fd_ >= 0; }
   Stage stage() const noexcept { return stage_; }
+  /// Receive buffers held back (backpressure); recv is paused at 8 (tests).
+  std::size_t held_buffers() const noexcept { return held_.size(); }
 
   // Completions routed by the server (generation already checked).
   void OnRecv(io_uring_cqe* cqe) noexcept;
@@ -103,6 +105,8 @@ class Connection final : public Exchange, private RequestParser::Sink {
   void FinishRequest() noexcept;    // response queued + body done → next request
   void FailParse() noexcept;        // answer a parse error and close
   void RespondTimeoutAndClose(std::string_view body) noexcept;  // 408, then linger and close
+  void CutBody(std::string_view body) noexcept;  // abort the handler, then 408 and close
+  void StartRateWindow() noexcept;
   void FlushOut() noexcept;
   void StartClose() noexcept;       // cancel everything, then close the fd
   void MaybeFinishClose() noexcept;
@@ -181,6 +185,11 @@ class Connection final : public Exchange, private RequestParser::Sink {
   int64_t start_us_ = 0;
   char request_id_[16];
   int timer_kind_ = -1;
+  // --min-body-rate: body bytes since the current window began (at the head, and again at each
+  // ResumeBody, so time the server holds the body back is not counted).
+  int64_t rate_window_start_ms_ = 0;
+  uint64_t rate_window_bytes_ = 0;
+  bool body_too_slow_ = false;  // below the rate: the stall timer is not re-armed (408 when it fires)
 };
 
 }  // namespace mamute::http

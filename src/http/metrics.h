@@ -34,6 +34,7 @@ struct ServerMetrics {
   std::atomic<uint64_t> header_timeouts{0};
   std::atomic<uint64_t> idle_timeouts{0};
   std::atomic<uint64_t> body_timeouts{0};
+  std::atomic<uint64_t> body_rate_cuts{0};
   std::atomic<uint64_t> write_timeouts{0};
   std::atomic<uint64_t> parse_errors{0};
   std::atomic<uint64_t> aborted_requests{0};

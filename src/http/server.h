@@ -25,6 +25,8 @@ struct ServerConfig {
   uint32_t header_timeout_ms = 10000;
   uint32_t idle_timeout_ms = 60000;
   uint32_t body_timeout_ms = 30000;
+  uint32_t min_body_rate = 1024;              ///< bytes/s a body averages per window; 0: off
+  uint32_t min_body_rate_window_ms = 20000;
   uint32_t linger_ms = 2000;
   uint32_t max_header_bytes = 16384;
   uint32_t max_uri_bytes = 8192;

@@ -2,10 +2,44 @@
 
 #include <rocksdb/utilities/write_batch_with_index.h>
 
+#include <string>
 #include <utility>
+
+#include "core/fault.h"
 
 namespace mamute::store {
 namespace {
+
+// Fault injection (test builds, core/fault.h): the keys of a batch, '\n'-separated, as the
+// subject a `meta` rule matches against.
+class KeysHandler final : public rocksdb::WriteBatch::Handler {
+ public:
+  std::string keys;
+  rocksdb::Status PutCF(uint32_t, const rocksdb::Slice& key, const rocksdb::Slice&) override {
+    return Add(key);
+  }
+  rocksdb::Status DeleteCF(uint32_t, const rocksdb::Slice& key) override { return Add(key); }
+  rocksdb::Status SingleDeleteCF(uint32_t, const rocksdb::Slice& key) override { return Add(key); }
+
+ private:
+  rocksdb::Status Add(const rocksdb::Slice& key) {
+    keys.append(key.data(), key.size()).push_back('\n');
+    return rocksdb::Status::OK();
+  }
+};
+
+// The group's synced write; with fault injection armed, a matching `meta` rule fails it before
+// RocksDB sees it (as a WAL write or sync error would: the client must not get an ack).
+Status SyncedWrite(MetaDb* db, rocksdb::WriteBatch* wb) {
+  if (core::fault::Armed()) [[unlikely]] {
+    KeysHandler keys;
+    wb->Iterate(&keys).PermitUncheckedError();
+    if (const int err = core::fault::Check(core::fault::FileOp::kMeta, keys.keys); err != 0) {
+      return Status::IoError(err, "metadata write (injected fault)");
+    }
+  }
+  return db->Write(wb, /*sync=*/true);
+}
 
 // Re-applies one producer's batch to the group batch (RocksDB has no public WriteBatch append).
 // Only the operations MetaBatch can produce are accepted.
@@ -245,7 +279,7 @@ CommitRequest* CommitQueue::CommitGroup(CommitRequest* head) {
   std::size_t accepted = 0;
   if (n == 1 && head->prepare == nullptr) {
     head->result_ = Status::Ok();
-    status = db_->Write(head->batch.rep(), /*sync=*/true);
+    status = SyncedWrite(db_, head->batch.rep());
     accepted = 1;
   } else {
     rocksdb::WriteBatchWithIndex group(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true);
@@ -270,7 +304,7 @@ CommitRequest* CommitQueue::CommitGroup(CommitRequest* head) {
       }
     }
     if (accepted > 0) {
-      status = db_->Write(group.GetWriteBatch(), /*sync=*/true);
+      status = SyncedWrite(db_, group.GetWriteBatch());
     }
   }
   if (accepted > 0) {

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "core/fault.h"
 #include "store/data_dirs.h"
 #include "util/encoding.h"
 #include "util/log.h"
@@ -1058,6 +1059,14 @@ void ObjectReader::Settle() noexcept {
   io_->ReleaseReader(this);
 }
 
+std::string_view ObjectWriter::FaultSubject() noexcept {
+  if (!part_mode_) {
+    return key_;
+  }
+  fault_subject_ = upload_.ToHex() + "/" + std::to_string(part_number_);
+  return fault_subject_;
+}
+
 // =============================================================================== ObjectIo
 
 ObjectIo::ObjectIo(core::Shard& shard, NodeStore& node, ObjectIoOptions options)
@@ -1127,8 +1136,59 @@ void ObjectIo::Track(io_uring_sqe* sqe, OpOwner* owner, uint8_t kind, uint32_t a
   s.owner = owner;
   s.kind = kind;
   s.arg = arg;
+  s.injected = core::fault::Armed() ? MaybeInjectFault(sqe, owner, kind) : 0;
   ++slots_in_use_;
   io_uring_sqe_set_data64(sqe, core::Handle::Make(core::Op::kFile, idx, s.gen));
+}
+
+// Test builds (core/fault.h): an operation a rule fails is not performed; its SQE becomes a NOP
+// and its completion reports -errno, exactly as a failing disk would answer it.
+int ObjectIo::MaybeInjectFault(io_uring_sqe* sqe, OpOwner* owner, uint8_t kind) noexcept {
+  using core::fault::FileOp;
+  FileOp op;
+  switch (kind) {
+    case kWOpen:
+    case kROpen:
+      op = FileOp::kOpen;
+      break;
+    case kWDirOpen:
+    case kWParentOpen:
+      op = FileOp::kDirOpen;
+      break;
+    case kWWrite:
+      op = FileOp::kWrite;
+      break;
+    case kWSync:
+      op = FileOp::kSync;
+      break;
+    case kWDirSync:
+      op = FileOp::kDirSync;
+      break;
+    case kWParentSync:
+      op = FileOp::kParentSync;
+      break;
+    case kWRename:
+      op = FileOp::kRename;
+      break;
+    case kWMkdir1:
+    case kWMkdir2:
+      op = FileOp::kMkdir;
+      break;
+    case kRRead:
+      op = FileOp::kRead;
+      break;
+    case kWUnlink:
+    case kUnlink:
+      op = FileOp::kUnlink;
+      break;
+    default:
+      return 0;  // close: failing it would only leak the fd
+  }
+  const int err = core::fault::Check(op, owner->FaultSubject());
+  if (err != 0) {
+    io_uring_prep_nop(sqe);
+  }
+  return err;
 }
 
 void ObjectIo::OnCompletion(void* ctx, io_uring_cqe* cqe) {
@@ -1144,12 +1204,14 @@ void ObjectIo::OnCompletion(void* ctx, io_uring_cqe* cqe) {
   OpOwner* owner = s.owner;
   const uint8_t kind = s.kind;
   const uint32_t arg = s.arg;
+  const int res = s.injected != 0 ? -s.injected : cqe->res;
+  s.injected = 0;
   s.owner = nullptr;
   s.gen = (s.gen + 1) & 0xffffff;
   s.next_free = io->free_slot_;
   io->free_slot_ = idx;
   --io->slots_in_use_;
-  owner->OnOp(kind, arg, cqe->res);
+  owner->OnOp(kind, arg, res);
 }
 
 uint8_t* ObjectIo::GetBuffer() noexcept {

@@ -203,6 +203,9 @@ class OpOwner {
   virtual ~OpOwner() = default;
   /// One completion: `kind` and `arg` as given when the op was submitted, `res` = cqe->res.
   virtual void OnOp(uint8_t kind, uint32_t arg, int res) noexcept = 0;
+  /// What fault-injection rules match against (core/fault.h); called only when faults are
+  /// armed (test builds).
+  virtual std::string_view FaultSubject() noexcept { return {}; }
 };
 
 /// One PUT in progress. Obtained from ObjectIo::BeginPut; ends with Finish() (its callback) or
@@ -242,6 +245,7 @@ class ObjectWriter final : public OpOwner {
   ObjectWriter& operator=(const ObjectWriter&) = delete;
 
   void OnOp(uint8_t kind, uint32_t arg, int res) noexcept override;
+  std::string_view FaultSubject() noexcept override;
 
  private:
   friend class ObjectIo;
@@ -367,6 +371,7 @@ class ObjectWriter final : public OpOwner {
   uint32_t part_number_ = 0;
   uint64_t inline_limit_ = 0;  // bodies up to this size stay inline
   PartRecord part_rec_;
+  std::string fault_subject_;  // "<upload id hex>/<part number>" (fault injection only)
 };
 
 /// Where a GET's data goes.
@@ -397,6 +402,7 @@ class ObjectReader final : public OpOwner {
   ObjectReader& operator=(const ObjectReader&) = delete;
 
   void OnOp(uint8_t kind, uint32_t arg, int res) noexcept override;
+  std::string_view FaultSubject() noexcept override { return path_; }
 
  private:
   friend class ObjectIo;
@@ -534,6 +540,7 @@ class ObjectIo {
     uint32_t arg = 0;
     uint32_t next_free = 0;
     uint8_t kind = 0;
+    int injected = 0;  // fault injection: the op became a NOP that completes with -injected
   };
   struct Garbage {
     int64_t due_ms = 0;
@@ -544,6 +551,7 @@ class ObjectIo {
    public:
     explicit UnlinkOp(ObjectIo* io) : io_(io) {}
     void OnOp(uint8_t kind, uint32_t arg, int res) noexcept override;
+    std::string_view FaultSubject() noexcept override { return path_; }
     ObjectIo* io_;
     char path_[64] = {};
   };
@@ -556,6 +564,7 @@ class ObjectIo {
   // Ring ops: an SQE whose user_data names a fresh slot for (owner, kind, arg).
   io_uring_sqe* Sqe() noexcept { return shard_.ring().Sqe(); }
   void Track(io_uring_sqe* sqe, OpOwner* owner, uint8_t kind, uint32_t arg) noexcept;
+  static int MaybeInjectFault(io_uring_sqe* sqe, OpOwner* owner, uint8_t kind) noexcept;
   static void OnCompletion(void* ctx, io_uring_cqe* cqe);
 
   uint8_t* GetBuffer() noexcept;

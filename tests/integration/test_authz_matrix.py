@@ -398,6 +398,19 @@ class S3Op:
     headers: dict = field(default_factory=dict)
     owner_target: str = None        # what the owner's control row hits instead (destructive ops)
     owner_may_see: tuple = ()       # what the owner's response may contain of the protected strings
+    owner_body: bytes = None        # the owner's body instead of `body` (destructive ops)
+    content_md5: bool = False       # send Content-MD5 of the body (DeleteObjects requires it)
+
+
+NO_UPLOAD = "0" * 32  # a well-formed upload id no upload has
+COMPLETE_BODY = (b"<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"" + b"0" * 32 +
+                 b"\"</ETag></Part></CompleteMultipartUpload>")
+TAGGING_BODY = b"<Tagging><TagSet><Tag><Key>intruder</Key><Value>was-here</Value></Tag></TagSet></Tagging>"
+
+
+def delete_body(*keys):
+    objs = "".join(f"<Object><Key>{k}</Key></Object>" for k in keys)
+    return f"<Delete><Quiet>false</Quiet>{objs}</Delete>".encode()
 
 
 S3_OPS = [
@@ -417,8 +430,34 @@ S3_OPS = [
     S3Op("DeleteObject", "DELETE", "/{a}/" + OBJECT_KEY, (204, None), owner_target="/{a}/delete-by-owner.txt"),
     S3Op("GetBucketCors", "GET", "/{a}?cors", (404, "NoSuchCORSConfiguration")),
     S3Op("DeleteBucketCors", "DELETE", "/{a}?cors", (204, None)),
-    # Not implemented (501 after auth). Multipart, CopyObject, DeleteObjects and tagging are being
-    # built on other branches: their rows (with their owner outcome) come with them.
+    # Multipart: the owner's rows that need an upload name one that does not exist, so they pass
+    # authentication and authorization and then get the lookup's NoSuchUpload.
+    S3Op("CreateMultipartUpload", "POST", "/{a}/" + OBJECT_KEY + "?uploads", (200, None),
+         owner_target="/{a}/mpu-by-owner.bin?uploads"),
+    S3Op("UploadPart", "PUT", "/{a}/" + OBJECT_KEY + "?partNumber=1&uploadId=" + NO_UPLOAD,
+         (404, "NoSuchUpload"), body=b"part data of an intruder"),
+    S3Op("CompleteMultipartUpload", "POST", "/{a}/" + OBJECT_KEY + "?uploadId=" + NO_UPLOAD,
+         (404, "NoSuchUpload"), body=COMPLETE_BODY),
+    S3Op("AbortMultipartUpload", "DELETE", "/{a}/" + OBJECT_KEY + "?uploadId=" + NO_UPLOAD,
+         (404, "NoSuchUpload")),
+    S3Op("ListParts", "GET", "/{a}/" + OBJECT_KEY + "?uploadId=" + NO_UPLOAD, (404, "NoSuchUpload")),
+    S3Op("ListMultipartUploads", "GET", "/{a}?uploads", (200, None)),
+    # Copy: into A from A (the owner's copy lands on its own key), and from A into B, which only
+    # a key that may read A and write B could do — nobody here.
+    S3Op("CopyObject", "PUT", "/{a}/copied-by-intruder.txt", (200, None),
+         headers={"x-amz-copy-source": "/{a}/" + OBJECT_KEY}, owner_target="/{a}/copied-by-owner.txt"),
+    S3Op("CopyObjectIntoOtherBucket", "PUT", "/{b}/copied-across.txt", (403, "AccessDenied"),
+         headers={"x-amz-copy-source": "/{a}/" + OBJECT_KEY}),
+    # Tagging and attributes.
+    S3Op("GetObjectTagging", "GET", "/{a}/" + OBJECT_KEY + "?tagging", (200, None)),
+    S3Op("PutObjectTagging", "PUT", "/{a}/" + OBJECT_KEY + "?tagging", (200, None), body=TAGGING_BODY,
+         owner_body=TAGGING_BODY.replace(b"intruder", b"owner"), content_md5=True),
+    S3Op("DeleteObjectTagging", "DELETE", "/{a}/" + OBJECT_KEY + "?tagging", (204, None)),
+    S3Op("GetObjectAttributes", "GET", "/{a}/" + OBJECT_KEY + "?attributes", (200, None),
+         headers={"x-amz-object-attributes": "ETag,ObjectSize,StorageClass"}),
+    S3Op("DeleteObjects", "POST", "/{a}?delete", (200, None), body=delete_body(OBJECT_KEY, HIDDEN_A),
+         owner_body=delete_body("delete-many-by-owner.txt"), content_md5=True),
+    # Not implemented (501 after auth).
     S3Op("GetBucketPolicy", "GET", "/{a}?policy", (501, "NotImplemented")),
     S3Op("GetBucketLifecycle", "GET", "/{a}?lifecycle", (501, "NotImplemented")),
     S3Op("ListObjectVersions", "GET", "/{a}?versions", (501, "NotImplemented")),
@@ -468,9 +507,13 @@ def assert_no_leak(w, body, headers, allowed=()):
 @pytest.mark.parametrize("ident", IDENTITIES, ids=lambda i: i.name)
 def test_s3_cell(world, ident, op):
     w = world
-    target = (op.owner_target if ident.s3 == OWNER and op.owner_target else op.target).format(a=BUCKET_A)
-    headers, target = ident.apply(w, w.srv.s3_port, op.method, target, dict(op.headers), op.body)
-    st, rh, body = raw(w.srv.s3_port, op.method, target, headers, op.body)
+    target = (op.owner_target if ident.s3 == OWNER and op.owner_target else op.target).format(a=BUCKET_A, b=BUCKET_B)
+    req_body = op.owner_body if ident.s3 == OWNER and op.owner_body is not None else op.body
+    req_headers = {k: v.format(a=BUCKET_A, b=BUCKET_B) for k, v in op.headers.items()}
+    if op.content_md5:
+        req_headers["Content-MD5"] = base64.b64encode(hashlib.md5(req_body).digest()).decode()
+    headers, target = ident.apply(w, w.srv.s3_port, op.method, target, req_headers, req_body)
+    st, rh, body = raw(w.srv.s3_port, op.method, target, headers, req_body)
     want_st, want_code = s3_expect(ident, op)
     assert st == want_st, (ident.name, op.name, st, body[:500])
     if want_code is not None:
@@ -583,7 +626,16 @@ def test_denied_requests_changed_nothing(world):
     st, _, body = raw(w.srv.s3_port, "GET", t, h)
     assert st == 200 and body == OBJECT_DATA
     st, j = mgmt(w.srv, "GET", f"{BUCKETS}/{w.bucket_a['id']}/files", w.api_key)
-    assert sorted(i["key"] for i in j["items"]) == sorted(["put-by-owner.txt", OBJECT_KEY, HIDDEN_A])
+    assert sorted(i["key"] for i in j["items"]) == sorted(["put-by-owner.txt", "copied-by-owner.txt", OBJECT_KEY,
+                                                           HIDDEN_A])
+    # Nobody but the owner tagged A's object, and B got no copy of it.
+    h, t = sign_header(w.srv.s3_port, w.cred_a["access_key_id"], w.cred_a["secret_access_key"], "GET",
+                       f"/{BUCKET_A}/{OBJECT_KEY}?tagging", {}, None)
+    st, _, body = raw(w.srv.s3_port, "GET", t, h)
+    assert st == 200 and b"intruder" not in body, body
+    h, t = sign_header(w.srv.s3_port, w.cred_b["access_key_id"], w.cred_b["secret_access_key"], "HEAD",
+                       f"/{BUCKET_B}/copied-across.txt", {}, None)
+    assert raw(w.srv.s3_port, "HEAD", t, h)[0] == 404
 
 
 def _encodings(s):

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from test_http import Conn, build_request
+from test_http import Conn, build_request, echo_body
 
 SANITIZED = bool(os.environ.get("MAMUTE_SANITIZED"))
 
@@ -358,14 +358,14 @@ def test_pipelining_client_that_never_reads_is_cut_by_the_write_timeout(start_se
     assert wait_metric(srv, "mamute_http_open_connections", 0, timeout=5) == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "LIMITATION (issue 8 leftover): each body byte re-arms --body-timeout-ms, so a body trickled a "
-    "byte at a time faster than the timeout holds its connection until the Content-Length is "
-    "reached (a slowloris body; bounded only by --max-connections). Needs a minimum body rate "
-    "(like Apache mod_reqtimeout MinRate), which changes test_http.py's "
-    "test_slow_body_with_progress_is_not_cut policy."))
 def test_trickled_body_is_cut(start_server):
-    srv = start_server()
+    """--min-body-rate: each trickled byte re-arms the stall timer (--body-timeout-ms), so the
+    average rate over each --min-body-rate-window-ms window is checked too: a byte per 200 ms
+    (5 B/s, under 1024 B/s) is cut after the first 2 s window plus at most the 1 s body timeout,
+    with 408, while a body at the same pace that ends within the window passes (test_http.py's
+    test_slow_body_with_progress_is_not_cut)."""
+    srv = start_server(min_body_rate_window_ms=2000)
+    cuts0 = srv.metric("mamute_http_body_rate_cuts_total")
     with Conn(srv.s3_port, timeout=6) as c:
         c.send(build_request("PUT", "/_test/echo", None, ["Content-Length: 1000"]) + b"a")
         t0 = time.monotonic()
@@ -378,3 +378,32 @@ def test_trickled_body_is_cut(start_server):
                 cut = True
             cut = cut or not c.nothing_within(0.01)
         assert cut, "a body trickled a byte per 200 ms was not cut within 4 s (body timeout 1 s)"
+        assert time.monotonic() - t0 >= 1.8, "cut before the first rate window ended"
+    assert wait_metric(srv, "mamute_http_body_rate_cuts_total", cuts0 + 1, timeout=5) == cuts0 + 1
+    assert srv.metric("mamute_http_requests_total", status="408") >= 1
+
+
+def test_slow_body_that_ends_before_the_cut_is_served_whole(start_server):
+    """A body found too slow is not truncated: the stall timer (1 s) is merely no longer
+    re-armed, and a body whose last byte comes first is answered normally, with every byte."""
+    srv = start_server(min_body_rate_window_ms=1000)
+    body = b"abcdefgh"
+    with Conn(srv.s3_port, timeout=6) as c:
+        c.send(build_request("PUT", "/_test/echo", None, [f"Content-Length: {len(body)}"]))
+        for b in body:  # the check at ~1.05 s finds 7 B/s; the last byte comes at 1.2 s
+            time.sleep(0.15)
+            c.send(bytes([b]))
+        r = c.read_response()
+        assert r.status == 200 and r.body == echo_body(body)
+
+
+def test_min_body_rate_zero_disables_the_rule(start_server):
+    """--min-body-rate=0: only the stall timer applies, so the trickle goes on to its end."""
+    srv = start_server(min_body_rate=0, min_body_rate_window_ms=500)
+    with Conn(srv.s3_port, timeout=6) as c:
+        c.send(build_request("PUT", "/_test/echo", None, ["Content-Length: 12"]))
+        for b in b"abcdefghijkl":
+            time.sleep(0.2)
+            c.send(bytes([b]))
+        r = c.read_response()
+        assert r.status == 200
