@@ -79,10 +79,11 @@ Status FillChunk(PurgeJob* j, MetaOp* op) {
       inner = dk.error();
       return false;
     }
-    inner = AddUploadRemoval(*j->db, j->bucket, dk->object_key, dk->upload_id, {}, &op->batch(),
-                             &op->garbage());
+    // One upload per commit: the commit-time hook removes it with its parts and part files
+    // (store::RemoveUpload), atomic with any UploadPart, Complete or Abort of it in flight.
+    op->end_upload(j->bucket, dk->object_key, dk->upload_id);
     ++j->stats.uploads;
-    return inner.ok() && op->batch().Count() < kPurgeChunk;
+    return false;
   }));
   return inner;
 }
@@ -91,7 +92,9 @@ void Step(PurgeJob* j);
 
 void OnChunk(void* ctx, Status st, bool /*existed*/) {
   auto* j = static_cast<PurgeJob*>(ctx);
-  if (!st.ok()) {
+  // NotFound: the upload this chunk ended was ended first by an Abort, a Complete or the
+  // sweep; the next scan no longer sees it.
+  if (!st.ok() && !(j->uploads_phase && st.code() == Code::kNotFound)) {
     return Finish(j, std::move(st));
   }
   ++j->stats.chunks;
@@ -103,8 +106,9 @@ void Step(PurgeJob* j) {
   if (!op) {
     return Finish(j, op.error());
   }
+  const uint64_t uploads_before = j->stats.uploads;
   Status st = FillChunk(j, *op);
-  if (st.ok() && (*op)->batch().Count() == 0) {
+  if (st.ok() && (*op)->batch().Count() == 0 && j->stats.uploads == uploads_before) {
     j->io->Discard(*op);
     return Finish(j, Status::Ok());
   }
