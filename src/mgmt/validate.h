@@ -8,12 +8,12 @@
 #include <string_view>
 #include <vector>
 
+#include "store/buckets.h"
+
 namespace mamute::mgmt {
 
-/// S3's general-purpose bucket naming rules
-/// (docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html). nullopt when `name`
-/// is valid, else the rule it breaks, as a sentence for the 422 message.
-std::optional<std::string_view> BucketNameError(std::string_view name) noexcept;
+/// S3's bucket naming rules: shared with S3's CreateBucket (store/buckets.h).
+using store::BucketNameError;
 
 /// The storage classes a bucket may declare (docs/management-api.md). All are stored the same
 /// way today; the class is recorded and reported.

@@ -152,6 +152,13 @@ class MetaOp {
   /// Files never to treat as garbage, whatever the replaced record named (the files the batch's
   /// new record names: a second Complete of the same upload replaces a record naming them).
   std::vector<FileRef>& keep() noexcept { return keep_; }
+  /// A commit-time check (a CommitPrepare with `ctx`) run before the op's own hook: its failure
+  /// fails the op (its callback gets that status) and nothing is written. Bucket creation and
+  /// deletion over S3 check the bucket's name there.
+  void set_check(CommitPrepare check, void* ctx) noexcept {
+    check_ = check;
+    check_ctx_ = ctx;
+  }
 
  private:
   friend class ObjectIo;
@@ -174,6 +181,8 @@ class MetaOp {
   std::vector<FileRef> keep_;
   MetaOpCallback cb_ = nullptr;
   void* ctx_ = nullptr;
+  CommitPrepare check_ = nullptr;
+  void* check_ctx_ = nullptr;
   // Commit thread's while in the queue.
   Status status_;
   std::string old_value_;
@@ -530,6 +539,7 @@ class ObjectIo {
   };
   static Status MetaOpPrepare(void* ctx, const CommitView& view, MetaBatch* batch);
   static Status TagsPrepare(void* ctx, const CommitView& view, MetaBatch* batch);
+  static Status CheckedPrepare(void* ctx, const CommitView& view, MetaBatch* batch);
   struct SweepTimer : core::Timer {
     ObjectIo* io = nullptr;
   };
