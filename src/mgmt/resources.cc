@@ -36,20 +36,9 @@ Result<nlohmann::json> DecodeMgmtValue(std::string_view v) {
 
 std::string ProjectKey(std::string_view project_id) { return store::MgmtKey("project", project_id); }
 
-std::string ProjectBucketKey(std::string_view project_id, std::string_view bucket_name) {
-  std::string id(project_id);
-  id.push_back('\0');
-  id.append(bucket_name);
-  return store::MgmtKey("project_bucket", id);
-}
-
 namespace {
 
-std::string BucketCredentialPrefix(uint64_t bucket) {
-  std::string id;
-  store::AppendBigEndian64(&id, bucket);
-  return store::MgmtKey("bucket_cred", id);
-}
+using store::BucketCredentialPrefix;
 
 Bucket FromRecord(const store::BucketRecord& r) {
   return Bucket{r.id, std::string(r.name), std::string(r.project_id), std::string(r.storage_class),
@@ -57,8 +46,28 @@ Bucket FromRecord(const store::BucketRecord& r) {
 }
 
 Credential FromRecord(const store::CredentialRecord& r) {
-  return Credential{std::string(r.access_key_id), r.scope.bucket, r.status == store::CredentialStatus::kActive,
-                    r.created_at_ms, r.last_used_at_ms, r.secret_version};
+  return Credential{std::string(r.access_key_id),
+                    r.scope.kind,
+                    r.scope.kind == store::ScopeKind::kBucket ? r.scope.bucket : 0,
+                    std::string(r.scope.project_id),
+                    r.status == store::CredentialStatus::kActive,
+                    r.created_at_ms,
+                    r.last_used_at_ms,
+                    r.secret_version};
+}
+
+Result<Project> ProjectFromValue(std::string_view raw) {
+  auto v = DecodeMgmtValue(raw);
+  if (!v) return Err(v.error());
+  Project p;
+  p.id = JsonString(*v, "id");
+  p.org_id = JsonString(*v, "org_id");
+  p.name = JsonString(*v, "name");
+  if (auto it = v->find("created_at_ms"); it != v->end() && it->is_number_integer()) {
+    p.created_at_ms = it->get<int64_t>();
+  }
+  if (p.id.empty()) return Err(Status::Corruption("project without an id"));
+  return p;
 }
 
 }  // namespace
@@ -66,12 +75,6 @@ Credential FromRecord(const store::CredentialRecord& r) {
 std::string JsonString(const nlohmann::json& j, const char* field) {
   auto it = j.find(field);
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-std::string BucketCredentialKey(uint64_t bucket, std::string_view ak) {
-  std::string k = BucketCredentialPrefix(bucket);
-  k.append(ak);
-  return k;
 }
 
 Status PutApiKey(store::MetaBatch* batch, std::string_view project_id, std::string_view api_key, int64_t now_ms) {
@@ -126,24 +129,67 @@ void Resources::CredentialsChanged() noexcept {
   node_->credential_epoch.fetch_add(1, std::memory_order_release);
 }
 
+// ---------------------------------------------------------------- projects
+
+Result<CreatedProject> Resources::CreateProject(std::string_view org_id, std::string_view name, int64_t now_ms) {
+  auto existing = ListProjects(org_id);
+  if (!existing) return Err(existing.error());
+  for (const Project& p : *existing) {
+    if (p.name == name) return Err(Status::AlreadyExists("the organization has a project of this name"));
+  }
+  auto raw = RandomBytes(8);
+  if (!raw) return Err(raw.error());
+  std::string id = "prj_" + util::HexEncode(raw->data(), raw->size());
+  auto key = NewApiKey();
+  if (!key) return Err(key.error());
+  nlohmann::json project = {{"id", id},
+                            {"org_id", org_id},
+                            {"name", name},
+                            {"api_key_id", ApiKeyId(*key)},
+                            {"api_key_created_at_ms", now_ms},
+                            {"created_at_ms", now_ms}};
+  // The project and its API key appear together.
+  store::MetaBatch batch(*node_->db);
+  MAMUTE_RETURN_IF_ERROR_R(batch.Put(Cf::kMgmt, ProjectKey(id), EncodeMgmtValue(project)));
+  MAMUTE_RETURN_IF_ERROR_R(PutApiKey(&batch, id, *key, now_ms));
+  MAMUTE_RETURN_IF_ERROR_R(Commit(&batch));
+  return CreatedProject{Project{id, std::string(org_id), std::string(name), now_ms}, std::move(*key)};
+}
+
+Result<Project> Resources::GetProject(std::string_view project_id) const {
+  std::string raw;
+  Status st = node_->db->Get(Cf::kMgmt, ProjectKey(project_id), &raw);
+  if (st.code() == Code::kNotFound) return Err(Status::NotFound("no such project"));
+  if (!st.ok()) return Err(st);
+  return ProjectFromValue(raw);
+}
+
+Result<std::vector<Project>> Resources::ListProjects(std::string_view org_id) const {
+  std::vector<Project> out;
+  Status inner;
+  MAMUTE_RETURN_IF_ERROR_R(ScanPrefix(*node_->db, Cf::kMgmt, ProjectKey(""), "", [&](std::string_view, std::string_view v) {
+    auto p = ProjectFromValue(v);
+    if (!p) {
+      inner = p.error();
+      return false;
+    }
+    if (p->org_id == org_id) out.push_back(std::move(*p));
+    return true;
+  }));
+  MAMUTE_RETURN_IF_ERROR_R(inner);
+  return out;
+}
+
 // ---------------------------------------------------------------- buckets
 
 Result<Bucket> Resources::CreateBucket(std::string_view project_id, std::string_view name,
                                        std::string_view storage_class, int64_t now_ms) {
-  std::string existing;
-  Status st = node_->db->Get(Cf::kBucketNames, name, &existing);
-  if (st.ok()) return Err(Status::AlreadyExists("a bucket with this name already exists"));
-  if (st.code() != Code::kNotFound) return Err(st);
   uint64_t id = 0;
-  for (int attempt = 0; attempt < 8 && id == 0; ++attempt) {
+  while (id == 0) {
     auto r = RandomU64();
     if (!r) return Err(r.error());
-    std::string unused;
-    Status g = node_->db->Get(Cf::kBuckets, store::BucketKey(*r), &unused);
-    if (g.code() == Code::kNotFound) id = *r;
-    else if (!g.ok()) return Err(g);
+    id = *r;
   }
-  if (id == 0) return Err(Status::Internal("no free bucket id"));
   Bucket b{id, std::string(name), std::string(project_id), std::string(storage_class), std::string(kRegion), now_ms};
   store::BucketRecord rec;
   rec.id = b.id;
@@ -152,15 +198,11 @@ Result<Bucket> Resources::CreateBucket(std::string_view project_id, std::string_
   rec.storage_class = b.storage_class;
   rec.region = b.region;
   rec.created_at_ms = b.created_at_ms;
-  std::string rec_bytes, name_bytes;
-  store::EncodeBucket(rec, &rec_bytes);
-  store::EncodeBucketName(id, &name_bytes);
-  // Record, name and project index in ONE synced batch: they appear together.
   store::MetaBatch batch(*node_->db);
-  MAMUTE_RETURN_IF_ERROR_R(batch.Put(Cf::kBuckets, store::BucketKey(id), rec_bytes));
-  MAMUTE_RETURN_IF_ERROR_R(batch.Put(Cf::kBucketNames, name, name_bytes));
-  MAMUTE_RETURN_IF_ERROR_R(batch.Put(Cf::kMgmt, ProjectBucketKey(project_id, name), name_bytes));
-  MAMUTE_RETURN_IF_ERROR_R(Commit(&batch));
+  MAMUTE_RETURN_IF_ERROR_R(store::AddBucketCreation(rec, &batch));
+  // The name is checked at commit time: S3's CreateBucket on a data shard may race with us.
+  store::BucketCreationCheck check{b.name, b.project_id, id};
+  MAMUTE_RETURN_IF_ERROR_R(node_->commits->Write(&batch, &store::CheckBucketCreation, &check));
   return b;
 }
 
@@ -260,9 +302,15 @@ Status Resources::DeleteBucket(std::string_view project_id, uint64_t id, bool fo
 
 // ---------------------------------------------------------------- credentials
 
-Result<IssuedCredential> Resources::CreateCredential(std::string_view project_id, uint64_t bucket, int64_t now_ms) {
-  auto b = GetBucket(project_id, bucket);
-  if (!b) return Err(b.error());
+Status Resources::CheckBucket(std::string_view project_id, std::optional<uint64_t> bucket) const {
+  if (!bucket) return Status::Ok();
+  auto b = GetBucket(project_id, *bucket);
+  return b ? Status::Ok() : b.error();
+}
+
+Result<IssuedCredential> Resources::CreateCredential(std::string_view project_id, std::optional<uint64_t> bucket,
+                                                     int64_t now_ms) {
+  MAMUTE_RETURN_IF_ERROR_R(CheckBucket(project_id, bucket));
   std::string ak;
   for (int attempt = 0; attempt < 8 && ak.empty(); ++attempt) {
     auto cand = NewAccessKeyId();
@@ -281,8 +329,13 @@ Result<IssuedCredential> Resources::CreateCredential(std::string_view project_id
   store::CredentialRecord rec;
   rec.access_key_id = ak;
   rec.sealed_secret = *sealed;
-  rec.scope.kind = store::ScopeKind::kBucket;
-  rec.scope.bucket = bucket;
+  if (bucket) {
+    rec.scope.kind = store::ScopeKind::kBucket;
+    rec.scope.bucket = *bucket;
+  } else {
+    rec.scope.kind = store::ScopeKind::kProject;
+    rec.scope.project_id = project_id;
+  }
   rec.status = store::CredentialStatus::kActive;
   rec.created_at_ms = now_ms;
   rec.last_used_at_ms = 0;
@@ -291,53 +344,78 @@ Result<IssuedCredential> Resources::CreateCredential(std::string_view project_id
   store::EncodeCredential(rec, &bytes);
   store::MetaBatch batch(*node_->db);
   MAMUTE_RETURN_IF_ERROR_R(batch.Put(Cf::kCredentials, ak, bytes));
-  MAMUTE_RETURN_IF_ERROR_R(batch.Put(Cf::kMgmt, BucketCredentialKey(bucket, ak), std::string(1, '\x01')));
+  MAMUTE_RETURN_IF_ERROR_R(batch.Put(Cf::kMgmt, store::CredentialIndexKey(rec.scope, ak), std::string(1, '\x01')));
   MAMUTE_RETURN_IF_ERROR_R(Commit(&batch));
   CredentialsChanged();
   return IssuedCredential{FromRecord(rec), std::move(*secret)};
 }
 
-Result<Credential> Resources::LoadCredential(uint64_t bucket, std::string_view ak, std::string* raw) const {
+Result<Credential> Resources::LoadCredential(std::string_view project_id, std::optional<uint64_t> bucket,
+                                             std::string_view ak, std::string* raw) const {
+  const Status kNone = Status::NotFound("no such credential");
   Status st = node_->db->Get(Cf::kCredentials, ak, raw);
-  if (st.code() == Code::kNotFound) return Err(Status::NotFound("no such credential"));
+  if (st.code() == Code::kNotFound) return Err(kNone);
   if (!st.ok()) return Err(st);
   store::CredentialRecord rec;
   MAMUTE_RETURN_IF_ERROR_R(store::DecodeCredential(*raw, &rec));
-  if (rec.scope.kind != store::ScopeKind::kBucket || rec.scope.bucket != bucket) {
-    return Err(Status::NotFound("no such credential"));
+  if (bucket) {
+    // The bucket routes see the credentials of that bucket only (CheckBucket ran before).
+    if (rec.scope.kind != store::ScopeKind::kBucket || rec.scope.bucket != *bucket) return Err(kNone);
+  } else if (rec.scope.kind == store::ScopeKind::kProject) {
+    if (rec.scope.project_id != project_id) return Err(kNone);
+  } else {
+    // Another project's credential is indistinguishable from a missing one.
+    Status own = CheckBucket(project_id, rec.scope.bucket);
+    if (own.code() == Code::kNotFound) return Err(kNone);
+    MAMUTE_RETURN_IF_ERROR_R(own);
   }
   return FromRecord(rec);
 }
 
-Result<std::vector<Credential>> Resources::ListCredentials(std::string_view project_id, uint64_t bucket) const {
-  auto b = GetBucket(project_id, bucket);
-  if (!b) return Err(b.error());
-  std::string prefix = BucketCredentialPrefix(bucket);
+Result<std::vector<Credential>> Resources::ListCredentials(std::string_view project_id,
+                                                           std::optional<uint64_t> bucket) const {
+  MAMUTE_RETURN_IF_ERROR_R(CheckBucket(project_id, bucket));
+  // The index prefixes to list: the bucket's, or the project's own and each of its buckets'.
+  std::vector<std::string> prefixes;
+  if (bucket) {
+    prefixes.push_back(BucketCredentialPrefix(*bucket));
+  } else {
+    prefixes.push_back(store::ProjectCredentialPrefix(project_id));
+    Status inner;
+    MAMUTE_RETURN_IF_ERROR_R(ScanPrefix(*node_->db, Cf::kMgmt, ProjectBucketKey(project_id, ""), "",
+                                        [&](std::string_view, std::string_view v) {
+                                          store::BucketId id = 0;
+                                          inner = store::DecodeBucketName(v, &id);
+                                          if (inner.ok()) prefixes.push_back(BucketCredentialPrefix(id));
+                                          return inner.ok();
+                                        }));
+    MAMUTE_RETURN_IF_ERROR_R(inner);
+  }
   std::vector<Credential> out;
-  Status inner;
-  Status st = ScanPrefix(*node_->db, Cf::kMgmt, prefix, "", [&](std::string_view k, std::string_view) {
-    std::string raw;
-    auto c = LoadCredential(bucket, k.substr(prefix.size()), &raw);
-    if (!c) {
-      if (c.error().code() == Code::kNotFound) return true;
-      inner = c.error();
-      return false;
-    }
-    out.push_back(std::move(*c));
-    return true;
-  });
-  if (!st.ok()) return Err(st);
-  if (!inner.ok()) return Err(inner);
+  for (const std::string& prefix : prefixes) {
+    Status inner;
+    MAMUTE_RETURN_IF_ERROR_R(ScanPrefix(*node_->db, Cf::kMgmt, prefix, "", [&](std::string_view k, std::string_view) {
+      std::string raw;
+      auto c = LoadCredential(project_id, bucket, k.substr(prefix.size()), &raw);
+      if (!c) {
+        if (c.error().code() == Code::kNotFound) return true;  // index without record: skip
+        inner = c.error();
+        return false;
+      }
+      out.push_back(std::move(*c));
+      return true;
+    }));
+    MAMUTE_RETURN_IF_ERROR_R(inner);
+  }
   return out;
 }
 
 template <typename Edit>
-Result<Credential> Resources::UpdateCredential(std::string_view project_id, uint64_t bucket,
-                                                            std::string_view ak, Edit&& edit) {
-  auto b = GetBucket(project_id, bucket);
-  if (!b) return Err(b.error());
+Result<Credential> Resources::UpdateCredential(std::string_view project_id, std::optional<uint64_t> bucket,
+                                               std::string_view ak, Edit&& edit) {
+  MAMUTE_RETURN_IF_ERROR_R(CheckBucket(project_id, bucket));
   std::string raw;
-  auto c = LoadCredential(bucket, ak, &raw);
+  auto c = LoadCredential(project_id, bucket, ak, &raw);
   if (!c) return Err(c.error());
   store::CredentialRecord rec;
   MAMUTE_RETURN_IF_ERROR_R(store::DecodeCredential(raw, &rec));
@@ -351,15 +429,15 @@ Result<Credential> Resources::UpdateCredential(std::string_view project_id, uint
   return FromRecord(rec);  // before `raw`, which rec's views point into, goes away
 }
 
-Result<Credential> Resources::SetCredentialActive(std::string_view project_id, uint64_t bucket, std::string_view ak,
-                                                  bool active) {
+Result<Credential> Resources::SetCredentialActive(std::string_view project_id, std::optional<uint64_t> bucket,
+                                                  std::string_view ak, bool active) {
   return UpdateCredential(project_id, bucket, ak, [&](store::CredentialRecord& r) {
     r.status = active ? store::CredentialStatus::kActive : store::CredentialStatus::kInactive;
     return Status::Ok();
   });
 }
 
-Result<IssuedCredential> Resources::RegenerateCredential(std::string_view project_id, uint64_t bucket,
+Result<IssuedCredential> Resources::RegenerateCredential(std::string_view project_id, std::optional<uint64_t> bucket,
                                                          std::string_view ak) {
   std::string secret, sealed;  // the record holds a view of `sealed` until it is encoded
   auto c = UpdateCredential(project_id, bucket, ak, [&](store::CredentialRecord& r) -> Status {
@@ -378,15 +456,17 @@ Result<IssuedCredential> Resources::RegenerateCredential(std::string_view projec
   return IssuedCredential{std::move(*c), std::move(secret)};
 }
 
-Status Resources::DeleteCredential(std::string_view project_id, uint64_t bucket, std::string_view ak) {
-  auto b = GetBucket(project_id, bucket);
-  if (!b) return b.error();
+Status Resources::DeleteCredential(std::string_view project_id, std::optional<uint64_t> bucket,
+                                   std::string_view ak) {
+  MAMUTE_RETURN_IF_ERROR(CheckBucket(project_id, bucket));
   std::string raw;
-  auto c = LoadCredential(bucket, ak, &raw);
+  auto c = LoadCredential(project_id, bucket, ak, &raw);
   if (!c) return c.error();
+  store::CredentialRecord rec;
+  MAMUTE_RETURN_IF_ERROR(store::DecodeCredential(raw, &rec));
   store::MetaBatch batch(*node_->db);
   MAMUTE_RETURN_IF_ERROR(batch.Delete(Cf::kCredentials, ak));
-  MAMUTE_RETURN_IF_ERROR(batch.Delete(Cf::kMgmt, BucketCredentialKey(bucket, ak)));
+  MAMUTE_RETURN_IF_ERROR(batch.Delete(Cf::kMgmt, store::CredentialIndexKey(rec.scope, ak)));
   MAMUTE_RETURN_IF_ERROR(Commit(&batch));
   CredentialsChanged();
   return Status::Ok();

@@ -16,6 +16,7 @@
 #include "auth/secret_box.h"
 #include "mamute/result.h"
 #include "mamute/status.h"
+#include "store/buckets.h"
 #include "store/keys.h"
 #include "store/meta_db.h"
 #include "store/node.h"
@@ -38,6 +39,19 @@ struct Identity {
   bool project_admin = true;   ///< full rights over project_id (an API key; a user of role admin)
 };
 
+struct Project {
+  std::string id;
+  std::string org_id;
+  std::string name;
+  int64_t created_at_ms = 0;
+};
+
+/// A new project with its API key: returned by create, never stored in the clear.
+struct CreatedProject {
+  Project project;
+  std::string api_key;
+};
+
 struct Bucket {
   uint64_t id = 0;
   std::string name;
@@ -54,7 +68,9 @@ struct BucketPage {
 
 struct Credential {
   std::string access_key_id;
-  uint64_t bucket = 0;
+  store::ScopeKind scope = store::ScopeKind::kBucket;
+  uint64_t bucket = 0;     ///< kBucket: the bucket it is scoped to
+  std::string project_id;  ///< kProject: the project it is scoped to
   bool active = true;
   int64_t created_at_ms = 0;
   int64_t last_used_at_ms = 0;  ///< 0 = never
@@ -96,6 +112,15 @@ class Resources {
   /// Replaces the project's API key in one synced batch; the old one fails from then on.
   Result<std::string> RotateApiKey(std::string_view project_id, int64_t now_ms);
 
+  // ---- projects ----
+  /// A project of organization `org_id` with its own API key. AlreadyExists when the
+  /// organization has a project of that name.
+  Result<CreatedProject> CreateProject(std::string_view org_id, std::string_view name, int64_t now_ms);
+  /// NotFound when absent.
+  Result<Project> GetProject(std::string_view project_id) const;
+  /// The organization's projects, in id order.
+  Result<std::vector<Project>> ListProjects(std::string_view org_id) const;
+
   // ---- buckets ----
   Result<Bucket> CreateBucket(std::string_view project_id, std::string_view name,
                               std::string_view storage_class, int64_t now_ms);
@@ -109,24 +134,33 @@ class Resources {
   Status DeleteBucket(std::string_view project_id, uint64_t id, bool force);
 
   // ---- S3 credentials ----
-  Result<IssuedCredential> CreateCredential(std::string_view project_id, uint64_t bucket, int64_t now_ms);
-  Result<std::vector<Credential>> ListCredentials(std::string_view project_id, uint64_t bucket) const;
-  Result<Credential> SetCredentialActive(std::string_view project_id, uint64_t bucket, std::string_view ak,
-                                         bool active);
-  Result<IssuedCredential> RegenerateCredential(std::string_view project_id, uint64_t bucket, std::string_view ak);
-  Status DeleteCredential(std::string_view project_id, uint64_t bucket, std::string_view ak);
+  // `bucket` given: the bucket routes, credentials scoped to that bucket of the project.
+  // nullopt: the project routes; create makes a project-scoped credential, the others act on
+  // any credential of the project (project-scoped, or scoped to one of its buckets).
+  Result<IssuedCredential> CreateCredential(std::string_view project_id, std::optional<uint64_t> bucket,
+                                            int64_t now_ms);
+  Result<std::vector<Credential>> ListCredentials(std::string_view project_id, std::optional<uint64_t> bucket) const;
+  Result<Credential> SetCredentialActive(std::string_view project_id, std::optional<uint64_t> bucket,
+                                         std::string_view ak, bool active);
+  Result<IssuedCredential> RegenerateCredential(std::string_view project_id, std::optional<uint64_t> bucket,
+                                                std::string_view ak);
+  Status DeleteCredential(std::string_view project_id, std::optional<uint64_t> bucket, std::string_view ak);
 
   // ---- files ----
   Result<FilePage> ListFiles(std::string_view project_id, uint64_t bucket, std::string_view prefix,
                              std::string_view delimiter, std::string_view cursor, int64_t limit) const;
 
  private:
-  Result<Credential> LoadCredential(uint64_t bucket, std::string_view ak, std::string* raw) const;
+  /// The caller's view of `bucket` (NotFound: absent or another project's); OK when nullopt.
+  Status CheckBucket(std::string_view project_id, std::optional<uint64_t> bucket) const;
+  /// The credential `ak` if it is the caller's (see the S3 credentials section), else NotFound.
+  Result<Credential> LoadCredential(std::string_view project_id, std::optional<uint64_t> bucket,
+                                    std::string_view ak, std::string* raw) const;
   /// The one credential transition: loads the bucket's credential, applies `edit(record&)` (a
   /// Status), commits it and bumps the credential epoch. Returns the credential written.
   template <typename Edit>
-  Result<Credential> UpdateCredential(std::string_view project_id, uint64_t bucket, std::string_view ak,
-                                      Edit&& edit);
+  Result<Credential> UpdateCredential(std::string_view project_id, std::optional<uint64_t> bucket,
+                                      std::string_view ak, Edit&& edit);
   Status Commit(store::MetaBatch* batch);
   void CredentialsChanged() noexcept;
 
@@ -134,30 +168,12 @@ class Resources {
   const auth::SecretBox* box_;
 };
 
-// Visits every key of `cf` that starts with `prefix`; `fn(key, value)` returns false to stop.
-template <typename Fn>
-Status ScanPrefix(const store::MetaDb& db, store::Cf cf, std::string_view prefix, std::string_view start, Fn&& fn) {
-  auto upper = store::PrefixSuccessor(prefix);
-  rocksdb::Slice upper_slice;
-  rocksdb::ReadOptions ro;
-  if (upper) {
-    upper_slice = rocksdb::Slice(*upper);
-    ro.iterate_upper_bound = &upper_slice;
-  }
-  auto it = db.NewIterator(cf, ro);
-  std::string_view seek = start.empty() ? prefix : start;
-  for (it->Seek(rocksdb::Slice(seek.data(), seek.size())); it->Valid(); it->Next()) {
-    std::string_view k(it->key().data(), it->key().size());
-    if (!k.starts_with(prefix)) break;
-    if (!fn(k, std::string_view(it->value().data(), it->value().size()))) break;
-  }
-  return store::FromRocks(it->status(), "scan");
-}
+using store::ScanPrefix;
 
 /// mgmt CF keys.
 std::string ProjectKey(std::string_view project_id);
-std::string ProjectBucketKey(std::string_view project_id, std::string_view bucket_name);
-std::string BucketCredentialKey(uint64_t bucket, std::string_view ak);
+using store::BucketCredentialKey;
+using store::ProjectBucketKey;
 
 /// Adds the records of a new API key for `project_id` to `batch` (bootstrap, rotation).
 Status PutApiKey(store::MetaBatch* batch, std::string_view project_id, std::string_view api_key, int64_t now_ms);

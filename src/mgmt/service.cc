@@ -45,6 +45,14 @@ enum RouteId : uint16_t {
   kGetBucketCors,
   kPutBucketCors,
   kDeleteBucketCors,
+  kCreateProject,
+  kListProjects,
+  kCreateProjectCredential,
+  kListProjectCredentials,
+  kDeactivateProjectCredential,
+  kActivateProjectCredential,
+  kRegenerateProjectCredential,
+  kDeleteProjectCredential,
   kRouteCount
 };
 constexpr std::string_view kRouteNames[kRouteCount] = {
@@ -73,10 +81,32 @@ constexpr std::string_view kRouteNames[kRouteCount] = {
     "GET /storage/object-storage/buckets/{id}/cors",
     "PUT /storage/object-storage/buckets/{id}/cors",
     "DELETE /storage/object-storage/buckets/{id}/cors",
+    "POST /projects",
+    "GET /projects",
+    "POST /storage/object-storage/credentials",
+    "GET /storage/object-storage/credentials",
+    "POST /storage/object-storage/credentials/{ak}/deactivate",
+    "POST /storage/object-storage/credentials/{ak}/activate",
+    "POST /storage/object-storage/credentials/{ak}/regenerate",
+    "DELETE /storage/object-storage/credentials/{ak}",
 };
 static_assert(kRouteCount <= http::kMaxRoutes);
 
 constexpr std::string_view kBucketsPath = "/storage/object-storage/buckets";
+constexpr std::string_view kCredentialsPath = "/storage/object-storage/credentials";
+
+// The project-credential routes run the bucket-credential code with no bucket (project scope).
+RouteId BucketCredentialRoute(RouteId route) {
+  switch (route) {
+    case kCreateProjectCredential: return kCreateCredential;
+    case kListProjectCredentials: return kListCredentials;
+    case kDeactivateProjectCredential: return kDeactivateCredential;
+    case kActivateProjectCredential: return kActivateCredential;
+    case kRegenerateProjectCredential: return kRegenerateCredential;
+    case kDeleteProjectCredential: return kDeleteCredential;
+    default: return route;
+  }
+}
 
 const http::OutHeader kJsonHeaders[] = {{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}};
 
@@ -105,17 +135,25 @@ nlohmann::json BucketJson(const Bucket& b) {
           {"created_at", Rfc3339(b.created_at_ms)}};
 }
 
-nlohmann::json CredentialJson(const Credential& c) {
+nlohmann::json ProjectJson(const Project& p) {
+  return {{"id", p.id}, {"name", p.name}, {"org_id", p.org_id}, {"created_at", Rfc3339(p.created_at_ms)}};
+}
+
+// `project_id`: the caller's project, which every credential it sees belongs to.
+nlohmann::json CredentialJson(const Credential& c, std::string_view project_id) {
+  const bool bucket = c.scope == store::ScopeKind::kBucket;
   nlohmann::json j = {{"access_key_id", c.access_key_id},
-                      {"bucket_id", FormatBucketId(c.bucket)},
+                      {"scope", bucket ? "bucket" : "project"},
+                      {"bucket_id", bucket ? nlohmann::json(FormatBucketId(c.bucket)) : nlohmann::json(nullptr)},
+                      {"project_id", project_id},
                       {"status", c.active ? "active" : "inactive"},
                       {"created_at", Rfc3339(c.created_at_ms)}};
   j["last_used_at"] = c.last_used_at_ms > 0 ? nlohmann::json(Rfc3339(c.last_used_at_ms)) : nlohmann::json(nullptr);
   return j;
 }
 
-nlohmann::json IssuedJson(const IssuedCredential& c) {
-  nlohmann::json j = CredentialJson(c.credential);
+nlohmann::json IssuedJson(const IssuedCredential& c, std::string_view project_id) {
+  nlohmann::json j = CredentialJson(c.credential, project_id);
   j["secret_access_key"] = c.secret_access_key;
   return j;
 }
@@ -394,13 +432,24 @@ class ApiHandler final : public http::Handler {
         return GetBucket(ex);
       case kDeleteBucket:
         return DeleteBucket(ex);
+      case kCreateProject:
+        return CreateProject(ex);
+      case kListProjects:
+        return ListProjects(ex);
       case kCreateCredential:
       case kListCredentials:
       case kDeactivateCredential:
       case kActivateCredential:
       case kRegenerateCredential:
       case kDeleteCredential:
-        return Credentials(ex);
+        return Credentials(ex, true);
+      case kCreateProjectCredential:
+      case kListProjectCredentials:
+      case kDeactivateProjectCredential:
+      case kActivateProjectCredential:
+      case kRegenerateProjectCredential:
+      case kDeleteProjectCredential:
+        return Credentials(ex, false);
       case kListFiles:
         return ListFiles(ex);
       case kGetBucketCors:
@@ -554,38 +603,86 @@ class ApiHandler final : public http::Handler {
     ex.Respond(204, kJsonHeaders + 1, 1, "");
   }
 
-  void Credentials(http::Exchange& ex) {
-    uint64_t id = 0;
-    if (!BucketId(ex, &id)) return;
-    if (route_ == kCreateCredential) {
+  void CreateProject(http::Exchange& ex) {
+    // Projects are an organization's: only a user with the admin role creates them.
+    if (who_.kind != Identity::Kind::kUser) {
+      return RespondJsonError(ex, 403, "forbidden", "projects are created with an admin user's token, not an API key");
+    }
+    nlohmann::json body;
+    if (!ParseBody(ex, &body, false)) return;
+    auto name_it = body.find("name");
+    if (name_it == body.end() || !name_it->is_string()) {
+      return RespondJsonError(ex, 422, "validation_failed", "name: a string is required");
+    }
+    const std::string& name = name_it->get_ref<const std::string&>();
+    bool printable = !name.empty() && name.size() <= 100;
+    for (unsigned char c : name) printable = printable && c >= 0x20 && c != 0x7f;
+    if (!printable) {
+      return RespondJsonError(ex, 422, "validation_failed", "name: 1 to 100 characters, no control characters");
+    }
+    auto mine = res().GetProject(who_.project_id);
+    if (!mine) return RespondStatus(ex, mine.error(), kRouteNames[route_]);
+    auto p = res().CreateProject(mine->org_id, name, NowMs());
+    if (!p) return RespondStatus(ex, p.error(), kRouteNames[route_]);
+    nlohmann::json j = ProjectJson(p->project);
+    j["api_key"] = p->api_key;
+    RespondJson(ex, 201, j);
+  }
+
+  void ListProjects(http::Exchange& ex) {
+    // A user sees its organization's projects; an API key sees its own project only.
+    auto mine = res().GetProject(who_.project_id);
+    if (!mine) return RespondStatus(ex, mine.error(), kRouteNames[route_]);
+    nlohmann::json items = nlohmann::json::array();
+    if (who_.kind == Identity::Kind::kUser) {
+      auto list = res().ListProjects(mine->org_id);
+      if (!list) return RespondStatus(ex, list.error(), kRouteNames[route_]);
+      for (const Project& p : *list) items.push_back(ProjectJson(p));
+    } else {
+      items.push_back(ProjectJson(*mine));
+    }
+    RespondJson(ex, 200, {{"items", std::move(items)}});
+  }
+
+  // The credential routes: under a bucket (`bucket_route`), or the project's (no bucket).
+  void Credentials(http::Exchange& ex, bool bucket_route) {
+    std::optional<uint64_t> scope;
+    if (bucket_route) {
+      uint64_t id = 0;
+      if (!BucketId(ex, &id)) return;
+      scope = id;
+    }
+    const std::string_view project = who_.project_id;
+    const RouteId action = BucketCredentialRoute(route_);
+    if (action == kCreateCredential) {
       nlohmann::json body;
       if (!ParseBody(ex, &body, true)) return;
-      auto c = res().CreateCredential(who_.project_id, id, NowMs());
+      auto c = res().CreateCredential(project, scope, NowMs());
       if (!c) return RespondStatus(ex, c.error(), kRouteNames[route_]);
-      return RespondJson(ex, 201, IssuedJson(*c));
+      return RespondJson(ex, 201, IssuedJson(*c, project));
     }
-    if (route_ == kListCredentials) {
-      auto list = res().ListCredentials(who_.project_id, id);
+    if (action == kListCredentials) {
+      auto list = res().ListCredentials(project, scope);
       if (!list) return RespondStatus(ex, list.error(), kRouteNames[route_]);
       nlohmann::json items = nlohmann::json::array();
-      for (const auto& c : *list) items.push_back(CredentialJson(c));
+      for (const auto& c : *list) items.push_back(CredentialJson(c, project));
       return RespondJson(ex, 200, {{"items", std::move(items)}});
     }
     if (!AccessKey(ex)) return;
-    switch (route_) {
+    switch (action) {
       case kDeactivateCredential:
       case kActivateCredential: {
-        auto c = res().SetCredentialActive(who_.project_id, id, ak_, route_ == kActivateCredential);
+        auto c = res().SetCredentialActive(project, scope, ak_, action == kActivateCredential);
         if (!c) return RespondStatus(ex, c.error(), kRouteNames[route_]);
-        return RespondJson(ex, 200, CredentialJson(*c));
+        return RespondJson(ex, 200, CredentialJson(*c, project));
       }
       case kRegenerateCredential: {
-        auto c = res().RegenerateCredential(who_.project_id, id, ak_);
+        auto c = res().RegenerateCredential(project, scope, ak_);
         if (!c) return RespondStatus(ex, c.error(), kRouteNames[route_]);
-        return RespondJson(ex, 200, IssuedJson(*c));
+        return RespondJson(ex, 200, IssuedJson(*c, project));
       }
       default: {
-        Status st = res().DeleteCredential(who_.project_id, id, ak_);
+        Status st = res().DeleteCredential(project, scope, ak_);
         if (!st.ok()) return RespondStatus(ex, st, kRouteNames[route_]);
         return ex.Respond(204, kJsonHeaders + 1, 1, "");
       }
@@ -668,13 +765,17 @@ struct PathMatch {
     kNone,
     kPostOnly,
     kJwks,
+    kProjects,
     kBuckets,
     kBucket,
     kCredentials,
     kCredential,
     kCredentialAction,
     kFiles,
-    kCors
+    kCors,
+    kProjectCredentials,
+    kProjectCredential,
+    kProjectCredentialAction,
   };
   Shape shape = kNone;
   RouteId post_route = kUnmatched;  // kPostOnly: the route of the path
@@ -700,8 +801,35 @@ PathMatch MatchPath(std::string_view path) {
     m.shape = PathMatch::kJwks;
     return m;
   }
+  if (path == "/projects") {
+    m.shape = PathMatch::kProjects;
+    return m;
+  }
   if (path == kBucketsPath) {
     m.shape = PathMatch::kBuckets;
+    return m;
+  }
+  if (path == kCredentialsPath) {
+    m.shape = PathMatch::kProjectCredentials;
+    return m;
+  }
+  if (path.starts_with(kCredentialsPath) && path[kCredentialsPath.size()] == '/') {
+    // {ak} or {ak}/{action}; anything else under it is no route.
+    std::string_view rest = path.substr(kCredentialsPath.size() + 1);
+    std::size_t slash = rest.find('/');
+    m.ak = rest.substr(0, slash);
+    std::string_view action = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+    if (m.ak.empty()) {
+      m.action = "404";
+    } else if (slash == std::string_view::npos) {
+      m.shape = PathMatch::kProjectCredential;
+    } else if (action == "activate" || action == "deactivate" || action == "regenerate") {
+      m.shape = PathMatch::kProjectCredentialAction;
+      m.action = action;
+    } else {
+      m.ak = {};
+      m.action = "404";
+    }
     return m;
   }
   if (!path.starts_with(kBucketsPath) || path.size() == kBucketsPath.size() || path[kBucketsPath.size()] != '/') {
@@ -815,9 +943,28 @@ http::Route MgmtService::Dispatch(http::Exchange& ex) {
       route = get ? kJwks : kUnmatched;
       wrong_method = &g_allow_get;
       break;
+    case PathMatch::kProjects:
+      route = get ? kListProjects : post ? kCreateProject : kUnmatched;
+      wrong_method = &g_allow_get_post;
+      break;
     case PathMatch::kBuckets:
       route = get ? kListBuckets : post ? kCreateBucket : kUnmatched;
       wrong_method = &g_allow_get_post;
+      break;
+    case PathMatch::kProjectCredentials:
+      route = get ? kListProjectCredentials : post ? kCreateProjectCredential : kUnmatched;
+      wrong_method = &g_allow_get_post;
+      break;
+    case PathMatch::kProjectCredential:
+      route = del ? kDeleteProjectCredential : kUnmatched;
+      wrong_method = &g_allow_delete;
+      break;
+    case PathMatch::kProjectCredentialAction:
+      route = !post                       ? kUnmatched
+              : m.action == "activate"   ? kActivateProjectCredential
+              : m.action == "deactivate" ? kDeactivateProjectCredential
+                                         : kRegenerateProjectCredential;
+      wrong_method = &g_allow_post;
       break;
     case PathMatch::kBucket:
       route = get ? kGetBucket : del ? kDeleteBucket : kUnmatched;

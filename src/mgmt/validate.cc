@@ -5,25 +5,7 @@
 namespace mamute::mgmt {
 namespace {
 
-bool IsLowerOrDigit(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 bool IsDigit(char c) noexcept { return c >= '0' && c <= '9'; }
-
-// "192.168.5.4": four dot-separated groups of 1-3 digits. S3 refuses every name of that form
-// (not only valid addresses), so "999.1.1.1" is refused too.
-bool LooksLikeIpv4(std::string_view s) noexcept {
-  int groups = 0;
-  std::size_t i = 0;
-  while (true) {
-    std::size_t start = i;
-    while (i < s.size() && IsDigit(s[i])) ++i;
-    std::size_t len = i - start;
-    if (len == 0 || len > 3) return false;
-    ++groups;
-    if (i == s.size()) return groups == 4;
-    if (s[i] != '.') return false;
-    ++i;
-  }
-}
 
 int HexValue(char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';
@@ -33,25 +15,6 @@ int HexValue(char c) noexcept {
 }
 
 }  // namespace
-
-std::optional<std::string_view> BucketNameError(std::string_view name) noexcept {
-  if (name.size() < 3 || name.size() > 63) return "bucket names must be between 3 and 63 characters long";
-  for (char c : name) {
-    if (!IsLowerOrDigit(c) && c != '.' && c != '-') {
-      return "bucket names can consist only of lowercase letters, numbers, dots (.) and hyphens (-)";
-    }
-  }
-  if (!IsLowerOrDigit(name.front()) || !IsLowerOrDigit(name.back())) {
-    return "bucket names must begin and end with a letter or number";
-  }
-  if (name.find("..") != std::string_view::npos) return "bucket names must not contain two adjacent periods";
-  if (LooksLikeIpv4(name)) return "bucket names must not be formatted as an IP address (for example, 192.168.5.4)";
-  if (name.starts_with("xn--")) return "bucket names must not start with the prefix xn--";
-  if (name.starts_with("sthree-")) return "bucket names must not start with the prefix sthree-";
-  if (name.ends_with("-s3alias")) return "bucket names must not end with the suffix -s3alias";
-  if (name.ends_with("--ol-s3")) return "bucket names must not end with the suffix --ol-s3";
-  return std::nullopt;
-}
 
 std::optional<std::string_view> NormalizeStorageClass(std::string_view in) noexcept {
   for (std::string_view c : kStorageClasses) {

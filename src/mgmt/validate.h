@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "store/buckets.h"
+
 namespace mamute::mgmt {
 
 /// Why a JSON request body was refused (400): an error code and a message for the client.
@@ -21,10 +23,8 @@ struct BodyError {
 /// whitespace-only body is {} when `empty_ok`. nullopt on success.
 std::optional<BodyError> ParseJsonBody(std::string_view body, bool empty_ok, nlohmann::json* out);
 
-/// S3's general-purpose bucket naming rules
-/// (docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html). nullopt when `name`
-/// is valid, else the rule it breaks, as a sentence for the 422 message.
-std::optional<std::string_view> BucketNameError(std::string_view name) noexcept;
+/// S3's bucket naming rules: shared with S3's CreateBucket (store/buckets.h).
+using store::BucketNameError;
 
 /// The storage classes a bucket may declare (docs/management-api.md). All are stored the same
 /// way today; the class is recorded and reported.

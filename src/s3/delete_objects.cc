@@ -60,6 +60,7 @@ void S3Handler::XmlBodyEnd() {
     case S3Op::kPutObjectTagging: PutObjectTaggingExecute(); return;
     case S3Op::kCompleteMultipartUpload: CompleteRun(); return;
     case S3Op::kPutBucketCors: PutBucketCorsExecute(); return;
+    case S3Op::kCreateBucket: CreateBucketExecute(); return;
     default: RespondError(S3Error::kInternalError); return;
   }
 }

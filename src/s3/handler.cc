@@ -6,6 +6,7 @@
 #include "s3/browser.h"
 #include "s3/service.h"
 #include "s3/xml.h"
+#include "store/buckets.h"
 #include "store/listing.h"
 #include "util/log.h"
 #include "util/time_format.h"
@@ -35,15 +36,15 @@ std::string MaybeEncode(std::string_view s, bool url) {
   return out;
 }
 
-std::string IsoMs(int64_t ms) {
+}  // namespace
+
+std::string MaybeUrlEncode(std::string_view s, bool url) { return MaybeEncode(s, url); }
+
+std::string FormatIsoMs(int64_t ms) {
   char buf[32];
   std::size_t n = util::FormatIso8601Ms(ms, buf);
   return std::string(buf, n);
 }
-
-}  // namespace
-
-std::string MaybeUrlEncode(std::string_view s, bool url) { return MaybeEncode(s, url); }
 
 S3Handler::~S3Handler() {
   if (queued_) svc_->UnqueueVerify(this);
@@ -175,30 +176,31 @@ bool S3Handler::Authorize() {
       RespondError(S3Error::kInternalError);
       return false;
     }
-    // A bucket-scoped key learns nothing about other buckets: absent or foreign, both are denied.
-    if (cred_->scope_kind == store::ScopeKind::kBucket && req_.op != S3Op::kCreateBucket) {
-      RespondError(S3Error::kAccessDenied);
+    const bool create = req_.op == S3Op::kCreateBucket;
+    if (cred_->scope_kind == store::ScopeKind::kBucket) {
+      // A bucket-scoped key learns nothing about other buckets: absent or foreign, both are
+      // denied; it creates no bucket.
+      RespondError(S3Error::kAccessDenied, create ? "Buckets are created through the management API." : "");
       return false;
     }
-    if (req_.op == S3Op::kCreateBucket) {
-      RespondError(S3Error::kAccessDenied, "Buckets are created through the management API.");
-      return false;
-    }
+    if (create) return true;  // a project-scoped key creates it (bucket_id_ stays 0)
     RespondError(S3Error::kNoSuchBucket);
     return false;
   }
-  bucket_id_ = *id;
   if (cred_->scope_kind == store::ScopeKind::kBucket) {
     if (*id != cred_->bucket) {
       RespondError(S3Error::kAccessDenied);
       return false;
     }
+    bucket_id_ = *id;
     return true;
   }
   if (!InProject(*id)) {
-    RespondError(S3Error::kAccessDenied);
+    // Another project's bucket: denied whatever the operation; its name is taken for a create.
+    RespondError(req_.op == S3Op::kCreateBucket ? S3Error::kBucketAlreadyExists : S3Error::kAccessDenied);
     return false;
   }
+  bucket_id_ = *id;
   return true;
 }
 
@@ -217,9 +219,8 @@ void S3Handler::Execute() {
     case S3Op::kGetBucketLocation: GetBucketLocation(); return;
     case S3Op::kGetBucketVersioning: GetBucketVersioning(); return;
     case S3Op::kCreateBucket: CreateBucket(); return;
-    case S3Op::kDeleteBucket:
-      RespondError(S3Error::kAccessDenied, "Buckets are deleted through the management API.");
-      return;
+    case S3Op::kDeleteBucket: DeleteBucket(); return;
+    case S3Op::kListObjectVersions: ListObjectVersions(); return;
     case S3Op::kListObjectsV1: ListObjects(false); return;
     case S3Op::kListObjectsV2: ListObjects(true); return;
     case S3Op::kPutObject: PutObjectStart(); return;
@@ -309,7 +310,7 @@ void S3Handler::ListBuckets() {
   auto add = [&](const store::BucketRecord& rec) {
     w.Open("Bucket");
     w.Element("Name", rec.name);
-    w.Element("CreationDate", IsoMs(rec.created_at_ms));
+    w.Element("CreationDate", FormatIsoMs(rec.created_at_ms));
     w.Close("Bucket");
   };
   if (cred_->scope_kind == store::ScopeKind::kBucket) {
@@ -320,12 +321,30 @@ void S3Handler::ListBuckets() {
       add(rec);
     }
   } else {
+    // The project's index lists its buckets in name order, as S3 does.
+    const std::string prefix = store::ProjectBucketKey(cred_->project_id, "");
+    const std::optional<std::string> upper = store::PrefixSuccessor(prefix);
+    rocksdb::Slice upper_slice;
     rocksdb::ReadOptions ro;
-    std::unique_ptr<rocksdb::Iterator> it = svc_->node().db->NewIterator(store::Cf::kBuckets, ro);
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (upper) {
+      upper_slice = rocksdb::Slice(*upper);
+      ro.iterate_upper_bound = &upper_slice;
+    }
+    std::unique_ptr<rocksdb::Iterator> it = svc_->node().db->NewIterator(store::Cf::kMgmt, ro);
+    std::string v;
+    for (it->Seek(prefix); it->Valid(); it->Next()) {
+      store::BucketId id = 0;
       store::BucketRecord rec;
-      std::string_view val(it->value().data(), it->value().size());
-      if (store::DecodeBucket(val, &rec).ok() && rec.project_id == cred_->project_id) add(rec);
+      if (store::DecodeBucketName(std::string_view(it->value().data(), it->value().size()), &id).ok() &&
+          svc_->node().db->Get(store::Cf::kBuckets, store::BucketKey(id), &v).ok() &&
+          store::DecodeBucket(v, &rec).ok() && rec.project_id == cred_->project_id) {
+        add(rec);
+      }
+    }
+    if (!it->status().ok()) {
+      MLOG_ERROR("ListBuckets failed: %s", it->status().ToString().c_str());
+      RespondError(S3Error::kInternalError);
+      return;
     }
   }
   w.Close("Buckets");
@@ -353,9 +372,18 @@ void S3Handler::GetBucketVersioning() {
              "<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"/>");
 }
 
-void S3Handler::CreateBucket() {
-  // Authorize() passed: the bucket exists and the key may use it.
-  RespondError(S3Error::kBucketAlreadyOwnedByYou);
+bool S3Handler::ParseMaxKeys(std::string_view s, int64_t* out) {
+  if (s.empty()) return true;
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec == std::errc::result_out_of_range && s[0] != '-') {
+    v = store::kMaxListKeys;  // huge values clamp, as AWS does
+  } else if (ec != std::errc() || p != s.data() + s.size() || v < 0) {
+    RespondError(S3Error::kInvalidArgument, "Provided max-keys not an integer or within integer range");
+    return false;
+  }
+  *out = v;
+  return true;
 }
 
 void S3Handler::ListObjects(bool v2) {
@@ -384,15 +412,7 @@ void S3Handler::ListObjects(bool v2) {
     url = true;
   }
   int64_t max_keys = store::kMaxListKeys;
-  if (!max_keys_s.empty()) {
-    auto [p, ec] = std::from_chars(max_keys_s.data(), max_keys_s.data() + max_keys_s.size(), max_keys);
-    if (ec == std::errc::result_out_of_range && !max_keys_s.empty() && max_keys_s[0] != '-') {
-      max_keys = store::kMaxListKeys;  // huge values clamp, as AWS does
-    } else if (ec != std::errc() || p != max_keys_s.data() + max_keys_s.size() || max_keys < 0) {
-      RespondError(S3Error::kInvalidArgument, "Provided max-keys not an integer or within integer range");
-      return;
-    }
-  }
+  if (!ParseMaxKeys(max_keys_s, &max_keys)) return;
   auto bucket = LookupBucket(req_.bucket);
   if (!bucket) {
     RespondError(S3Error::kNoSuchBucket);
@@ -443,7 +463,7 @@ void S3Handler::ListObjects(bool v2) {
   for (const store::ListedObject& o : r.objects) {
     w.Open("Contents");
     w.Element("Key", MaybeEncode(o.key, url));
-    w.Element("LastModified", IsoMs(o.mtime_ms));
+    w.Element("LastModified", FormatIsoMs(o.mtime_ms));
     w.Element("ETag", store::FormatEtag(o.etag_kind, o.etag));
     w.Element("Size", o.size);
     w.Element("StorageClass", "STANDARD");

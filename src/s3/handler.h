@@ -20,6 +20,8 @@ class S3Service;
 
 /// A listing's key or prefix as returned: unchanged, or URL-encoded for encoding-type=url.
 std::string MaybeUrlEncode(std::string_view s, bool url);
+/// A listing's time: ISO 8601 with milliseconds, UTC.
+std::string FormatIsoMs(int64_t ms);
 
 class S3Handler final : public http::Handler {
  public:
@@ -54,8 +56,16 @@ class S3Handler final : public http::Handler {
   void HeadBucket();
   void GetBucketLocation();
   void GetBucketVersioning();
-  void CreateBucket();
   void ListObjects(bool v2);
+  /// max-keys of a listing into *out (left alone when empty); false: answered InvalidArgument.
+  bool ParseMaxKeys(std::string_view s, int64_t* out);
+
+  // buckets of project-scoped keys, ListObjectVersions (bucket_ops.cc)
+  void CreateBucket();
+  void CreateBucketExecute();
+  void DeleteBucket();
+  static void OnBucketCommitted(void* ctx, Status st, bool existed);
+  void ListObjectVersions();
 
   // objects (object_ops.cc)
   void PutObjectStart();

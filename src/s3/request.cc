@@ -80,6 +80,7 @@ std::string_view S3OpName(S3Op op) noexcept {
     case S3Op::kHeadBucket: return "HeadBucket";
     case S3Op::kGetBucketLocation: return "GetBucketLocation";
     case S3Op::kGetBucketVersioning: return "GetBucketVersioning";
+    case S3Op::kListObjectVersions: return "ListObjectVersions";
     case S3Op::kListObjectsV1: return "ListObjects";
     case S3Op::kListObjectsV2: return "ListObjectsV2";
     case S3Op::kCreateBucket: return "CreateBucket";
@@ -221,6 +222,8 @@ Classified Classify(const http::RequestHead& head, std::string_view domain) {
         c.op = S3Op::kGetBucketVersioning;
       } else if (FindQuery(q, "cors").present) {
         c.op = S3Op::kGetBucketCors;
+      } else if (FindQuery(q, "versions").present) {
+        c.op = S3Op::kListObjectVersions;
       } else if (!has_sub) {
         QueryValue lt = FindQuery(q, "list-type");
         if (lt.present && lt.raw == "2") {

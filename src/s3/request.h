@@ -16,6 +16,7 @@ enum class S3Op : uint8_t {
   kHeadBucket,
   kGetBucketLocation,
   kGetBucketVersioning,
+  kListObjectVersions,  ///< GET /bucket?versions (buckets are unversioned: one "null" version each)
   kListObjectsV1,
   kListObjectsV2,
   kCreateBucket,

@@ -7,7 +7,8 @@
 //   - objects: the chunk's batch deletes the keys and names them as replaced, so the commit-time
 //     hook reads each record as it is at commit time and retires its data files (the single
 //     file, or every part file of a multipart object) — the same code as DeleteObject;
-//   - uploads in progress: AddUploadRemoval (as AbortMultipartUpload) deletes the upload and its
+//   - uploads in progress: one per commit, ended at commit time by store::RemoveUpload (as
+//     AbortMultipartUpload), which deletes the upload and its
 //     part records and retires the part files.
 // The ObjectIo unlinks the retired files on its ring, after the chunk is durable and after its
 // unlink grace: nothing blocks the shard on unlinks, and no file goes before its record.

@@ -87,7 +87,14 @@ struct SyncWaiter {
   std::condition_variable cv;
   bool done = false;
   Status status;
+  CommitPrepare prepare = nullptr;  // the caller's hook and its ctx (Write with a prepare)
+  void* prepare_ctx = nullptr;
 };
+
+Status SyncWaiterPrepare(void* ctx, const CommitView& view, MetaBatch* batch) {
+  auto* w = static_cast<SyncWaiter*>(ctx);
+  return w->prepare(w->prepare_ctx, view, batch);
+}
 
 void SyncWaiterDone(void* ctx, Status status) {
   auto* w = static_cast<SyncWaiter*>(ctx);
@@ -163,7 +170,7 @@ Status CommitQueue::Enqueue(CommitRequest* req) {
   return Status::Ok();
 }
 
-Status CommitQueue::Write(MetaBatch* batch) {
+Status CommitQueue::Write(MetaBatch* batch, CommitPrepare prepare, void* prepare_ctx) {
   if (std::this_thread::get_id() == thread_id_.load(std::memory_order_relaxed)) {
     return Status::Internal("CommitQueue::Write called on the commit thread");
   }
@@ -173,6 +180,11 @@ Status CommitQueue::Write(MetaBatch* batch) {
   std::swap(req.batch, *batch);
   req.callback = &SyncWaiterDone;
   req.ctx = &waiter;
+  if (prepare != nullptr) {
+    waiter.prepare = prepare;
+    waiter.prepare_ctx = prepare_ctx;
+    req.prepare = &SyncWaiterPrepare;
+  }
   req.next_ = nullptr;
   bool wake = false;
   {

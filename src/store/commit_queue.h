@@ -114,7 +114,9 @@ class CommitQueue {
 
   /// Synchronous commit for management and cold paths: enqueues and waits for durability.
   /// Must not be called from the commit thread (a callback) — that returns Internal.
-  Status Write(MetaBatch* batch);
+  /// `prepare` (optional) runs as a CommitPrepare hook with `prepare_ctx`: its failure is
+  /// returned and nothing is written.
+  Status Write(MetaBatch* batch, CommitPrepare prepare = nullptr, void* prepare_ctx = nullptr);
 
   /// Refuses new requests, commits every one already accepted, runs their callbacks, joins the
   /// thread. Idempotent.

@@ -1383,6 +1383,8 @@ Result<MetaOp*> ObjectIo::NewMetaOp() noexcept {
   op->existed_ = false;
   op->ends_upload_ = false;
   op->kept_parts_.clear();
+  op->check_ = nullptr;
+  op->check_ctx_ = nullptr;
   return op;
 }
 
@@ -1407,9 +1409,10 @@ Status ObjectIo::Submit(MetaOp* op, MetaOpCallback cb, void* ctx) noexcept {
   op->ctx_ = ctx;
   op->commit_.callback = &ObjectIo::MetaOpCommitted;
   // A batch that replaces no record needs no hook (and may then be written alone, as is).
-  op->commit_.prepare = op->mode_ == MetaOp::Mode::kTags ? &ObjectIo::TagsPrepare
-                        : op->nkeys_ > 0 || op->ends_upload_ ? &ObjectIo::MetaOpPrepare
-                                                         : nullptr;
+  op->commit_.prepare = op->check_ != nullptr                     ? &ObjectIo::CheckedPrepare
+                        : op->mode_ == MetaOp::Mode::kTags        ? &ObjectIo::TagsPrepare
+                        : op->nkeys_ > 0 || op->ends_upload_      ? &ObjectIo::MetaOpPrepare
+                                                                  : nullptr;
   op->commit_.ctx = op;
   Status st = node_.commits->Enqueue(&op->commit_);
   if (!st.ok()) {
@@ -1497,6 +1500,18 @@ Status ObjectIo::MetaOpPrepare(void* ctx, const CommitView& view, MetaBatch* bat
 
 // On the commit thread: the object's current record with new tags (nothing if it is gone).
 // Its data files stay.
+Status ObjectIo::CheckedPrepare(void* ctx, const CommitView& view, MetaBatch* batch) {
+  auto* op = static_cast<MetaOp*>(ctx);
+  Status st = op->check_(op->check_ctx_, view, batch);
+  if (!st.ok()) {
+    return st;
+  }
+  if (op->mode_ == MetaOp::Mode::kTags) {
+    return TagsPrepare(ctx, view, batch);
+  }
+  return op->nkeys_ > 0 || op->ends_upload_ ? MetaOpPrepare(ctx, view, batch) : Status::Ok();
+}
+
 Status ObjectIo::TagsPrepare(void* ctx, const CommitView& view, MetaBatch* batch) {
   auto* op = static_cast<MetaOp*>(ctx);
   op->existed_ = false;

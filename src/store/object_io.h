@@ -161,6 +161,13 @@ class MetaOp {
   void end_upload(BucketId bucket, std::string_view key, const UploadId& id);
   /// The parts the batch's new object names (sorted by number), as they were read.
   std::vector<KeptPart>& kept_parts() noexcept { return kept_parts_; }
+  /// A commit-time check (a CommitPrepare with `ctx`) run before the op's own hook: its failure
+  /// fails the op (its callback gets that status) and nothing is written. Bucket creation and
+  /// deletion over S3 check the bucket's name there.
+  void set_check(CommitPrepare check, void* ctx) noexcept {
+    check_ = check;
+    check_ctx_ = ctx;
+  }
 
  private:
   friend class ObjectIo;
@@ -188,6 +195,8 @@ class MetaOp {
   std::vector<KeptPart> kept_parts_;
   MetaOpCallback cb_ = nullptr;
   void* ctx_ = nullptr;
+  CommitPrepare check_ = nullptr;
+  void* check_ctx_ = nullptr;
   // Commit thread's while in the queue.
   Status status_;
   std::string old_value_;
@@ -557,6 +566,7 @@ class ObjectIo {
   };
   static Status MetaOpPrepare(void* ctx, const CommitView& view, MetaBatch* batch);
   static Status TagsPrepare(void* ctx, const CommitView& view, MetaBatch* batch);
+  static Status CheckedPrepare(void* ctx, const CommitView& view, MetaBatch* batch);
   struct SweepTimer : core::Timer {
     ObjectIo* io = nullptr;
   };

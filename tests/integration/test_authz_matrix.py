@@ -148,6 +148,7 @@ class World:
     cred_deactivated: dict = None     # bucket A, deactivated
     cred_deleted: dict = None         # bucket A, deleted
     cred_regen_old: dict = None       # bucket A, the secret before a regenerate
+    cred_other_project: dict = None   # a project-scoped key of another project (issue 9)
     secrets: list = field(default_factory=list)   # every secret issued: must never leak
     jwt: str = ""                     # a valid access token (refreshed as it ages)
     jwt_at: float = 0.0
@@ -220,6 +221,23 @@ def world(tmp_path_factory):
     assert st == 200 and regen["secret_access_key"] != w.cred_regen_old["secret_access_key"]
     w.secrets.append(regen["secret_access_key"])
 
+    # A second project, made by the admin, with a project-scoped S3 key: it must reach nothing of
+    # this project's buckets.
+    st, _, body = raw(srv.api_port, "POST", "/auth/login", {"Content-Type": "application/json"},
+                      json.dumps({"email": "admin@localhost", "password": ADMIN_PASSWORD}))
+    assert st == 200, body
+    token = json.loads(body)
+    w.secrets += [token["access_token"], token["refresh_token"]]
+    st, _, body = raw(srv.api_port, "POST", "/projects",
+                      {"Content-Type": "application/json", "Authorization": "Bearer " + token["access_token"]},
+                      json.dumps({"name": "authz-other-project"}))
+    assert st == 201, body
+    other_key = json.loads(body)["api_key"]
+    w.secrets.append(other_key)
+    st, w.cred_other_project = mgmt(srv, "POST", "/storage/object-storage/credentials", other_key)
+    assert st == 201, w.cred_other_project
+    w.secrets.append(w.cred_other_project["secret_access_key"])
+
     _s3_put(w, w.cred_a, BUCKET_A, OBJECT_KEY, OBJECT_DATA)
     _s3_put(w, w.cred_a, BUCKET_A, HIDDEN_A, OBJECT_DATA)
     _s3_put(w, w.cred_b, BUCKET_B, HIDDEN_B, OBJECT_DATA)
@@ -242,6 +260,7 @@ def world(tmp_path_factory):
 OWNER, ANON, BAD_SIG, UNKNOWN_KEY, FOREIGN, EXPIRED, UNSUPPORTED, AMBIGUOUS, SKEWED, BAD_SCOPE = (
     "owner", "anonymous", "bad_signature", "unknown_key", "foreign_bucket", "expired", "unsupported_scheme",
     "ambiguous", "skewed", "bad_scope")
+FOREIGN_PROJECT = "foreign_project"  # a project-scoped key of another project
 MGMT_OK, MGMT_401 = "mgmt_ok", "mgmt_401"
 
 
@@ -345,6 +364,7 @@ IDENTITIES = [
     Identity("anonymous", ANON, MGMT_401, lambda w, p, m, t, h, b: (h, t)),
     Identity("wrong_secret", BAD_SIG, MGMT_401, _creds(lambda w: w.cred_a, lambda w: "W" * 40)),
     Identity("other_bucket_key", FOREIGN, MGMT_401, _creds(lambda w: w.cred_b)),
+    Identity("other_project_key", FOREIGN_PROJECT, MGMT_401, _creds(lambda w: w.cred_other_project)),
     Identity("deactivated_key", UNKNOWN_KEY, MGMT_401, _creds(lambda w: w.cred_deactivated)),
     Identity("deleted_key", UNKNOWN_KEY, MGMT_401, _creds(lambda w: w.cred_deleted)),
     Identity("regenerated_old_secret", BAD_SIG, MGMT_401, _creds(lambda w: w.cred_regen_old)),
@@ -420,6 +440,7 @@ S3_OPS = [
     S3Op("GetBucketVersioning", "GET", "/{a}?versioning", (200, None)),
     S3Op("ListObjects", "GET", "/{a}", (200, None), owner_may_see=(OBJECT_KEY, HIDDEN_A)),
     S3Op("ListObjectsV2", "GET", "/{a}?list-type=2", (200, None), owner_may_see=(OBJECT_KEY, HIDDEN_A)),
+    S3Op("ListObjectVersions", "GET", "/{a}?versions", (200, None), owner_may_see=(OBJECT_KEY, HIDDEN_A)),
     S3Op("CreateBucket", "PUT", "/{a}", (409, "BucketAlreadyOwnedByYou")),
     S3Op("CreateBucketNew", "PUT", "/authz-brand-new", (403, "AccessDenied")),
     S3Op("DeleteBucket", "DELETE", "/{a}", (403, "AccessDenied")),
@@ -460,7 +481,6 @@ S3_OPS = [
     # Not implemented (501 after auth).
     S3Op("GetBucketPolicy", "GET", "/{a}?policy", (501, "NotImplemented")),
     S3Op("GetBucketLifecycle", "GET", "/{a}?lifecycle", (501, "NotImplemented")),
-    S3Op("ListObjectVersions", "GET", "/{a}?versions", (501, "NotImplemented")),
     S3Op("GetObjectAcl", "GET", "/{a}/" + OBJECT_KEY + "?acl", (501, "NotImplemented")),
     S3Op("PutBucketWebsite", "PUT", "/{a}?website", (501, "NotImplemented"), body=b"<WebsiteConfiguration/>"),
     S3Op("SelectObjectContent", "POST", "/{a}/" + OBJECT_KEY + "?select&select-type=2", (501, "NotImplemented"),
@@ -476,6 +496,12 @@ def s3_expect(identity, op):
         # Authorization happens before anything else: a foreign bucket is AccessDenied, whatever the op.
         # ListBuckets is the exception: it succeeds and lists only the key's own bucket.
         st, code = (200, None) if op.name == "ListBuckets" else (403, "AccessDenied")
+    elif identity.s3 == FOREIGN_PROJECT:
+        # Another project's key: AccessDenied on every bucket of this project. It lists (only) its
+        # own project's buckets, may create a bucket of a free name, and a taken name is
+        # BucketAlreadyExists (the name is global, the bucket stays this project's).
+        st, code = {"ListBuckets": (200, None), "CreateBucket": (409, "BucketAlreadyExists"),
+                    "CreateBucketNew": (200, None)}.get(op.name, (403, "AccessDenied"))
     else:
         st, code = {
             ANON: (403, "AccessDenied"),
@@ -531,6 +557,8 @@ def test_s3_cell(world, ident, op):
         assert_no_leak(w, body, rh)
         if ident.s3 == FOREIGN and op.name == "ListBuckets":
             assert BUCKET_B.encode() in body and BUCKET_A.encode() not in body, body
+        if ident.s3 == FOREIGN_PROJECT and op.name == "ListBuckets":
+            assert BUCKET_A.encode() not in body and BUCKET_B.encode() not in body, body
         # A denied request never shows object metadata either.
         assert not any(k.startswith("x-amz-meta-") for k in rh) and "etag" not in rh, rh
 
@@ -568,6 +596,15 @@ MGMT_ROUTES = [
     MgmtRoute("put_bucket_cors", "PUT", BUCKETS + "/{bid}/cors",
               body={"rules": [{"allowed_origins": ["*"], "allowed_methods": ["GET"]}]}),
     MgmtRoute("delete_bucket_cors", "DELETE", BUCKETS + "/{bid}/cors"),
+    MgmtRoute("create_project", "POST", "/projects", owner=(403, "forbidden"), body={"name": "authz-by-key"}),
+    MgmtRoute("list_projects", "GET", "/projects", owner=(200, None)),
+    MgmtRoute("create_project_credential", "POST", "/storage/object-storage/credentials"),
+    MgmtRoute("list_project_credentials", "GET", "/storage/object-storage/credentials", owner=(200, None)),
+    MgmtRoute("deactivate_project_credential", "POST", "/storage/object-storage/credentials/{ak}/deactivate"),
+    MgmtRoute("activate_project_credential", "POST", "/storage/object-storage/credentials/{ak}/activate",
+              owner=(200, None)),
+    MgmtRoute("regenerate_project_credential", "POST", "/storage/object-storage/credentials/{ak}/regenerate"),
+    MgmtRoute("delete_project_credential", "DELETE", "/storage/object-storage/credentials/{ak}"),
     # Unknown and wrong-method routes are answered before authentication (they reveal only what
     # docs/management-api.md publishes); documented-but-unbuilt routes are 501 before
     # authentication too (see test_http.py test_mgmt_seed_surface_501_json).
