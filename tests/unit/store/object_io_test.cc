@@ -1015,8 +1015,14 @@ TEST_F(ObjectIoTest, PurgeBucketContentsRemovesRecordsAndDataFiles) {
   PutResult single;
   ASSERT_TRUE(Put("single", RandomBytes(200000, 1), &single).ok());
   ASSERT_TRUE(Put("inline", "abc").ok());
-  // A completed multipart object naming two part files.
+  // A completed multipart object naming two part files. Parts commit only while their upload
+  // record exists (the part writer's uploads are keyed by the empty object key).
   const UploadId done_up = UploadId::Make(1, 1);
+  const UploadId open_up = UploadId::Make(2, 2);
+  std::string enc, upload_value;
+  EncodeUpload(UploadRecord{}, &upload_value);
+  ASSERT_TRUE(node_->db->Put(Cf::kUploads, UploadKey(kBucket, "", done_up), upload_value).ok());
+  ASSERT_TRUE(node_->db->Put(Cf::kUploads, UploadKey(kBucket, "", open_up), upload_value).ok());
   PutResult p1, p2;
   ASSERT_TRUE(PutPart(done_up, 1, RandomBytes(100000, 2), &p1).ok());
   ASSERT_TRUE(PutPart(done_up, 2, RandomBytes(100000, 3), &p2).ok());
@@ -1027,11 +1033,8 @@ TEST_F(ObjectIoTest, PurgeBucketContentsRemovesRecordsAndDataFiles) {
   rec.location.kind = LocationKind::kParts;
   rec.parts = {{100000, p1.xxh3, {LocationKind::kFile, {}, p1.file, 0}},
                {100000, p2.xxh3, {LocationKind::kFile, {}, p2.file, 0}}};
-  std::string enc, upload_value;
   EncodeObject(rec, &enc);
-  EncodeUpload(UploadRecord{}, &upload_value);
   // An upload in progress with one part, and a neighbour bucket's object.
-  const UploadId open_up = UploadId::Make(2, 2);
   PutResult p3;
   ASSERT_TRUE(PutPart(open_up, 1, RandomBytes(100000, 4), &p3).ok());
   {
@@ -1039,6 +1042,8 @@ TEST_F(ObjectIoTest, PurgeBucketContentsRemovesRecordsAndDataFiles) {
     ASSERT_TRUE(b.Put(Cf::kObjects, ObjectKey(kBucket, "multi"), enc).ok());
     ASSERT_TRUE(b.Delete(Cf::kParts, PartKey(done_up, 1)).ok());
     ASSERT_TRUE(b.Delete(Cf::kParts, PartKey(done_up, 2)).ok());
+    ASSERT_TRUE(b.Delete(Cf::kUploads, UploadKey(kBucket, "", done_up)).ok());
+    ASSERT_TRUE(b.Delete(Cf::kUploads, UploadKey(kBucket, "", open_up)).ok());
     ASSERT_TRUE(b.Put(Cf::kUploads, UploadKey(kBucket, "open", open_up), upload_value).ok());
     ASSERT_TRUE(b.Put(Cf::kUploads, UploadKey(kBucket, "open-empty", UploadId::Make(3, 3)), upload_value).ok());
     ASSERT_TRUE(b.Put(Cf::kObjects, ObjectKey(kBucket + 1, "neighbour"), "x").ok());
