@@ -357,6 +357,52 @@ def test_aws_cli_multipart_cp_both_ways(mp, tmp_path):
     assert dst.read_bytes() == data
 
 
+@pytest.mark.skipif(not os.path.exists("/usr/bin/aws"), reason="Debian awscli not installed")
+def test_aws_cli_40mib_cp_sync_both_ways_and_presign(mp, tmp_path):
+    """Issue 5's aws CLI scenario: a 40 MiB multipart `aws s3 cp`, `aws s3 sync` up and down (a
+    second sync copies nothing: sizes and times agree), `--delete` on sync, and `aws s3 presign`
+    fetched with a plain HTTP client."""
+    import urllib.request
+    srv, s3, c = mp
+    data = os.urandom(40 * MiB + 3)
+    src = tmp_path / "forty.bin"
+    src.write_bytes(data)
+    r = aws(srv, c, "s3", "cp", str(src), f"s3://{B}/cli40/forty.bin")
+    assert r.returncode == 0, r.stderr
+    assert s3.head_object(Bucket=B, Key="cli40/forty.bin")["ETag"].endswith('-6"')  # 8 MiB parts and 3 bytes
+    got = s3.get_object(Bucket=B, Key="cli40/forty.bin")["Body"].read()
+    assert hashlib.sha256(got).digest() == hashlib.sha256(data).digest()
+
+    up = tmp_path / "tree"
+    (up / "sub").mkdir(parents=True)
+    files = {"a.txt": b"alpha", "sub/b.bin": os.urandom(70000), "sub/c.txt": b""}
+    for name, body in files.items():
+        (up / name).write_bytes(body)
+    r = aws(srv, c, "s3", "sync", str(up), f"s3://{B}/synced/")
+    assert r.returncode == 0, r.stderr
+    for name, body in files.items():
+        assert s3.get_object(Bucket=B, Key="synced/" + name)["Body"].read() == body
+    r = aws(srv, c, "s3", "sync", str(up), f"s3://{B}/synced/")
+    assert r.returncode == 0 and "upload:" not in r.stdout, r.stdout  # nothing changed
+    (up / "a.txt").unlink()
+    r = aws(srv, c, "s3", "sync", "--delete", str(up), f"s3://{B}/synced/")
+    assert r.returncode == 0 and "delete: s3://" in r.stdout, r.stdout + r.stderr
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=B, Prefix="synced/")["Contents"]}
+    assert keys == {"synced/sub/b.bin", "synced/sub/c.txt"}
+
+    down = tmp_path / "down"
+    r = aws(srv, c, "s3", "sync", f"s3://{B}/synced/", str(down))
+    assert r.returncode == 0, r.stderr
+    assert (down / "sub" / "b.bin").read_bytes() == files["sub/b.bin"]
+    assert (down / "sub" / "c.txt").read_bytes() == b""
+    assert not (down / "a.txt").exists()
+
+    r = aws(srv, c, "s3", "presign", f"s3://{B}/synced/sub/b.bin", "--expires-in", "300")
+    assert r.returncode == 0, r.stderr
+    with urllib.request.urlopen(r.stdout.strip(), timeout=30) as resp:
+        assert resp.read() == files["sub/b.bin"]
+
+
 def test_overwrite_multipart_by_put_and_back(mp):
     srv, s3, _ = mp
     before = set(data_files(srv))
