@@ -118,12 +118,16 @@ def test_10000_idle_connections_bounded_memory(start_server):
     warm = open_many(srv.s3_port, wave)
     try:
         _one_request_each(warm)
+        rss_wave = rss_kib(srv)  # one wave's working set, before it is freed
     finally:
         for s in warm:
             s.close()
     assert wait_metric(srv, "mamute_http_open_connections", 0) == 0
     time.sleep(1.5)
     rss0 = rss_kib(srv)
+    # The allocator may hand the warm-up's memory back to the kernel once it is freed (then the
+    # waves below take it again and it shows as growth): allow what one wave held, no more.
+    wave_allowance = max(0, rss_wave - rss0) * 1024
     socks = open_many(srv.s3_port, n)
     try:
         assert wait_metric(srv, "mamute_http_open_connections", n) == n
@@ -134,12 +138,13 @@ def test_10000_idle_connections_bounded_memory(start_server):
             time.sleep(1.5)  # the trim delay (1 s) passes: the wave's buffers are freed
         rss1 = rss_kib(srv)
         grown = (rss1 - rss0) * 1024
-        print(f"RSS {rss0} KiB -> {rss1} KiB with {n} idle connections: {grown / n:.0f} B each on average")
+        print(f"RSS {rss0} KiB -> {rss1} KiB with {n} idle connections: {grown / n:.0f} B each on average"
+              f" (warm-up wave at {rss_wave} KiB)")
         if not SANITIZED:
             # Each connection's state object (~5 KiB, most of it the header table), plus slack;
             # a wave's buffers are reused from the warm-up's. Holding its buffers in every idle
             # connection that served a request would be 6,000 x ~20 KiB more (~120 MB).
-            bound = n * 6 * 1024 + 16 * 1024 * 1024
+            bound = n * 6 * 1024 + 16 * 1024 * 1024 + wave_allowance
             assert grown < bound, f"RSS grew {grown >> 20} MiB (bound {bound >> 20} MiB)"
         # The idle connections are still usable (keep-alive): buffers come back on demand.
         _one_request_each(socks[:50], n=3)
