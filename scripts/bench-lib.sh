@@ -44,8 +44,9 @@ bench_wait_healthy() {
 }
 
 # bench_setup: sets work (a temp dir, removed at exit together with the servers started for
-# the run: mamute's $mpid and the nginx of $work/nginx.pid), cores, and workers (all cores
-# but one serve data, the same count for mamute's shards and nginx's workers).
+# the run: mamute's $mpid, the nginx of $work/nginx.pid, the Ceph daemons of bench-rgw.sh),
+# cores, and workers (all cores but one serve data, the same count for mamute's shards and
+# nginx's workers).
 bench_setup() {
   work=$(mktemp -d)
   trap bench_cleanup EXIT
@@ -53,6 +54,9 @@ bench_setup() {
   workers=$((cores > 1 ? cores - 1 : 1))
 }
 bench_cleanup() {
+  if declare -F rgw_stop >/dev/null; then  # the Ceph daemons of scripts/bench-rgw.sh
+    rgw_stop
+  fi
   [[ -n ${mpid:-} ]] && kill "$mpid" 2>/dev/null || true
   [[ -f $work/nginx.pid ]] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
   wait 2>/dev/null || true
