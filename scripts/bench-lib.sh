@@ -32,6 +32,13 @@ NGX
   /usr/sbin/nginx -c "$work/nginx.conf" -g 'daemon on;'
 }
 
+# bench_free_port: a TCP port nothing listens on at the moment, on 127.0.0.1. The servers bind
+# with SO_REUSEPORT, so a fixed port another run already holds would be shared silently (its
+# connections answered by the other run's server).
+bench_free_port() {
+  /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # bench_wait_healthy PORT: waits (up to 10 s) for mamute's management API to answer /healthz.
 bench_wait_healthy() {
   local _

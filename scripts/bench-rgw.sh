@@ -20,6 +20,8 @@
 # keys and one bucket. Every wait has a timeout; a failed bring-up prints the log tail of the
 # daemon that failed and returns non-zero.
 
+source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"  # bench_free_port
+
 rgw_pids=()
 rgw_dir=
 rgw_bucket=bench
@@ -43,10 +45,6 @@ rgw_install() {
     >/dev/null || { apt-get update >/dev/null &&
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" \
       >/dev/null; }
-}
-
-rgw_free_port() {
-  /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 # rgw_fail WHAT LOG...: reports a failed bring-up step with the tail of each log.
@@ -93,9 +91,9 @@ rgw_start() {
   local d=$rgw_dir conf=$1/ceph.conf fsid mon1 mon2 rgw_port osd_uuid
   mkdir -p "$d/run" "$d/log" "$d/mon.a" "$d/mgr.x" "$d/osd.0"
   fsid=$(cat /proc/sys/kernel/random/uuid)
-  mon1=$(rgw_free_port)
-  mon2=$(rgw_free_port)
-  rgw_port=$(rgw_free_port)
+  mon1=$(bench_free_port)
+  mon2=$(bench_free_port)
+  rgw_port=$(bench_free_port)
   local store_conf
   case $store in
     memstore)

@@ -65,7 +65,7 @@ fi
 PY=/usr/bin/python3
 
 bench_setup
-mport=19410; aport=19411; nport=19412
+mport=$(bench_free_port); aport=$(bench_free_port); nport=$(bench_free_port)
 res=$work/res
 mkdir -p "$res"
 cut -d' ' -f1-3 /proc/loadavg > "$res/loadavg-start"  # the report says how busy the machine was
