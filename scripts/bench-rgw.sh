@@ -12,7 +12,8 @@
 #   rgw_stop                              # kills the daemons (bench_cleanup calls it on exit)
 #
 #   scripts/bench-rgw.sh --check [STORE]  # standalone: install, start, `aws s3 ls` the bucket,
-#                                         # tear down; exit status says whether it worked
+#                                         # tear down; exit status says whether it worked;
+#                                         # RGW_KEEP=1 keeps the dir (conf, logs) afterwards
 #
 # The cluster: one monitor (auth none: the cluster lives on loopback for one run, and cephx
 # keyrings would only add steps), one manager, one OSD, pool size 1, 8 PGs per pool with the
@@ -33,7 +34,8 @@ rgw_secret_key=bench-rgw-secret-key-not-secret-0000000000
 rgw_install() {
   local pkgs=(ceph-mon ceph-mgr ceph-osd radosgw ceph-common) missing=() p
   for p in "${pkgs[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+      missing+=("$p")
   done
   [[ ${#missing[@]} -eq 0 ]] && return 0
   echo "bench-rgw: installing ${missing[*]}" >&2
@@ -41,10 +43,11 @@ rgw_install() {
     echo "bench-rgw: need root to install ${missing[*]}" >&2
     return 1
   fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" \
-    >/dev/null || { apt-get update >/dev/null &&
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" \
-      >/dev/null; }
+  # Another apt or dpkg run (setup.sh elsewhere) may hold the lock: wait for it, not fail.
+  local apt=(apt-get install -y -o DPkg::Lock::Timeout=300 --no-install-recommends)
+  DEBIAN_FRONTEND=noninteractive "${apt[@]}" "${missing[@]}" >/dev/null ||
+    { apt-get update >/dev/null &&
+      DEBIAN_FRONTEND=noninteractive "${apt[@]}" "${missing[@]}" >/dev/null; }
 }
 
 # rgw_fail WHAT LOG...: reports a failed bring-up step with the tail of each log.
@@ -174,7 +177,8 @@ CONF
   ceph-authtool --create-keyring "$d/keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null ||
     { rgw_fail "ceph-authtool failed"; return 1; }
   ceph-mon -c "$conf" --mkfs -i a --monmap "$d/monmap" --keyring "$d/keyring" \
-    > "$d/log/mon-mkfs.out" 2>&1 || { rgw_fail "ceph-mon --mkfs failed" "$d/log/mon-mkfs.out"; return 1; }
+    > "$d/log/mon-mkfs.out" 2>&1 ||
+    { rgw_fail "ceph-mon --mkfs failed" "$d/log/mon-mkfs.out"; return 1; }
   rgw_daemon mon.a ceph-mon -c "$conf" -i a
   rgw_wait 30 "the monitor" rgw_ceph mon stat ||
     { rgw_fail "the monitor did not answer" "$d/log/mon.a.out" "$d/log/mon.a.log"; return 1; }
@@ -192,7 +196,7 @@ CONF
   mkdir -p "$d/rgw"
   rgw_daemon rgw radosgw -c "$conf" -n client.rgw.bench
   rgw_endpoint=http://127.0.0.1:$rgw_port
-  rgw_wait ${RGW_WAIT:-120} "radosgw on :$rgw_port" curl -sf -o /dev/null "$rgw_endpoint/" ||
+  rgw_wait 120 "radosgw on :$rgw_port" curl -sf -o /dev/null "$rgw_endpoint/" ||
     { rgw_fail "radosgw did not answer on :$rgw_port" "$d/log/rgw.out" \
       "$d/log/client.rgw.bench.log"; return 1; }
   timeout 60 radosgw-admin -c "$conf" user create --uid bench --display-name bench \
@@ -201,8 +205,10 @@ CONF
   AWS_ACCESS_KEY_ID=$rgw_access_key AWS_SECRET_ACCESS_KEY=$rgw_secret_key \
     timeout 60 /usr/bin/aws --endpoint-url "$rgw_endpoint" --region us-east-1 \
     s3 mb "s3://$rgw_bucket" > "$d/log/mb.out" 2>&1 ||
-    { rgw_fail "creating the bucket failed" "$d/log/mb.out" "$d/log/client.rgw.bench.log"; return 1; }
-  echo "bench-rgw: Ceph $(ceph-osd --version | awk '{print $3}') ($store OSD), radosgw at $rgw_endpoint" >&2
+    { rgw_fail "creating the bucket failed" "$d/log/mb.out" "$d/log/client.rgw.bench.log"
+      return 1; }
+  echo "bench-rgw: Ceph $(ceph-osd --version | awk '{print $3}') ($store OSD)," \
+    "radosgw at $rgw_endpoint" >&2
 }
 
 rgw_osd_up() {
