@@ -21,7 +21,7 @@ scripts/setup.sh
 scripts/build.sh build/release --buildtype=release -Dtests=false -Dbenchmarks=false
 
 bench_setup
-mport=19400; aport=19401; nport=19402
+mport=$(bench_free_port); aport=$(bench_free_port); nport=$(bench_free_port)
 threads=$((cores > 1 ? cores : 1))
 
 # nginx: same number of workers, static files of the same sizes, access log off.

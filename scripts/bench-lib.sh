@@ -32,6 +32,13 @@ NGX
   /usr/sbin/nginx -c "$work/nginx.conf" -g 'daemon on;'
 }
 
+# bench_free_port: a TCP port nothing listens on at the moment, on 127.0.0.1. The servers bind
+# with SO_REUSEPORT, so a fixed port another run already holds would be shared silently (its
+# connections answered by the other run's server).
+bench_free_port() {
+  /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # bench_wait_healthy PORT: waits (up to 10 s) for mamute's management API to answer /healthz.
 bench_wait_healthy() {
   local _
@@ -44,8 +51,9 @@ bench_wait_healthy() {
 }
 
 # bench_setup: sets work (a temp dir, removed at exit together with the servers started for
-# the run: mamute's $mpid and the nginx of $work/nginx.pid), cores, and workers (all cores
-# but one serve data, the same count for mamute's shards and nginx's workers).
+# the run: mamute's $mpid, the nginx of $work/nginx.pid, the Ceph daemons of bench-rgw.sh),
+# cores, and workers (all cores but one serve data, the same count for mamute's shards and
+# nginx's workers).
 bench_setup() {
   work=$(mktemp -d)
   trap bench_cleanup EXIT
@@ -53,6 +61,9 @@ bench_setup() {
   workers=$((cores > 1 ? cores - 1 : 1))
 }
 bench_cleanup() {
+  if declare -F rgw_stop >/dev/null; then  # the Ceph daemons of scripts/bench-rgw.sh
+    rgw_stop
+  fi
   [[ -n ${mpid:-} ]] && kill "$mpid" 2>/dev/null || true
   [[ -f $work/nginx.pid ]] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
   wait 2>/dev/null || true

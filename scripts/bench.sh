@@ -8,12 +8,21 @@
 #                                       device's sequential write rate
 #   LIST on a large bucket, mixed (warp's 45/30/15/10), multipart (skipped on 501)
 #   hashing                             openssl speed (MD5, SHA-256) for PUT's per-byte cost
+#   with --rgw: GET/PUT 0 B and 4 KiB, HEAD, mixed   vs Ceph RGW (radosgw, Beast frontend) on a
+#                                       single-node Ceph cluster from Debian's packages, started
+#                                       by scripts/bench-rgw.sh (installed on demand), each pair
+#                                       run back to back with the same client and connections
 #
-#   scripts/bench.sh [--duration S] [--build DIR] [--out FILE] [--profile] [--rgw]
+#   scripts/bench.sh [--duration S] [--build DIR] [--out FILE] [--profile]
+#                    [--rgw | --rgw-only] [--rgw-store bluestore|memstore] [--help]
 # --out FILE (default docs/benchmarks.md): the section between the "bench.sh" markers is
 # replaced (appended when absent); plots go to docs/img/. --profile records GET 4 KiB and PUT
-# 4 KiB runs with perf and adds the hottest symbols. --rgw: Ceph RGW is not available here
-# (see the doc).
+# 4 KiB runs with perf and adds the hottest symbols. --rgw adds the Ceph RGW comparison (its
+# own section, between the "bench.sh --rgw" markers); --rgw-only runs only that comparison
+# and leaves the main section as it is. --rgw-store: the OSD's object store, bluestore on a
+# sparse file in the temp dir (default: durable, as mamute's PUT) or memstore (RAM, not
+# durable). The Ceph daemons are children of this script, configured under its temp dir, and
+# killed on exit; a failed bring-up prints the daemon's log tail and makes the exit non-zero.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bench-lib.sh
@@ -22,20 +31,30 @@ build=build/release
 out=docs/benchmarks.md
 profile=false
 list_objects=10000
+rgw=false
+rgw_only=false
+rgw_store=bluestore
 while [[ $# -gt 0 ]]; do
   case $1 in
+    --help | -h) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     --duration) duration=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --profile) profile=true; shift ;;
     --list-objects) list_objects=$2; shift 2 ;;
-    --rgw)
-      echo "bench.sh: --rgw: Ceph RGW is not packaged for this Debian release without a Ceph" \
-        "cluster (mon + osd); see docs/benchmarks.md. Running without it." >&2
-      shift ;;
-    *) echo "unknown option $1" >&2; exit 2 ;;
+    --rgw) rgw=true; shift ;;
+    --rgw-only) rgw=true; rgw_only=true; shift ;;
+    --rgw-store)
+      case ${2:-} in bluestore | memstore) rgw_store=$2 ;;
+        *) echo "--rgw-store: bluestore or memstore" >&2; exit 2 ;; esac
+      shift 2 ;;
+    *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
+source scripts/bench-rgw.sh
+if $rgw; then
+  rgw_install
+fi
 scripts/setup.sh
 scripts/build.sh "$build" --buildtype=release -Dtests=false -Dbenchmarks=true
 load=$build/bench/load/mamute-load
@@ -46,13 +65,13 @@ fi
 PY=/usr/bin/python3
 
 bench_setup
-mport=19410; aport=19411; nport=19412
+mport=$(bench_free_port); aport=$(bench_free_port); nport=$(bench_free_port)
 res=$work/res
 mkdir -p "$res"
 cut -d' ' -f1-3 /proc/loadavg > "$res/loadavg-start"  # the report says how busy the machine was
 
 # --- nginx: static files of the same sizes, same worker count, access log off.
-bench_nginx "$work" "$nport" "$workers" 0 4096 1048576 16777216
+$rgw_only || bench_nginx "$work" "$nport" "$workers" 0 4096 1048576 16777216
 
 # --- mamute: fresh data dir, one bucket and a credential scoped to it.
 api_key="mk_bench_$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
@@ -98,9 +117,55 @@ objects_for() {
   case $1 in 0 | 4096) echo 1000 ;; 1048576) echo 64 ;; *) echo 16 ;; esac
 }
 
+report() {
+  mkdir -p docs/img
+  BENCH_RES=$res BENCH_OUT=$out BENCH_DURATION=$duration BENCH_WORKERS=$workers \
+    BENCH_COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo '?') \
+    BENCH_LIST_OBJECTS=$list_objects BENCH_RGW_ONLY=$rgw_only $PY scripts/bench_report.py
+  echo "bench.sh: wrote $out" >&2
+}
+
 # Warm-up (not reported): the first seconds after start-up run slower on both servers.
 s3 warmup --op get --size 4096 --concurrency 16 --objects 200 --duration 2s
-anchor_get warmup-nginx 4096 16 --duration 2s
+$rgw_only || anchor_get warmup-nginx 4096 16 --duration 2s
+
+# --- Ceph RGW, first, so that its daemons are gone before the main runs. Each small-object
+# workload runs against mamute and then RGW back to back (rgw-m-* and rgw-r-*), with the
+# Ceph daemons up for both: the same client, connections and background load.
+rgw_ok=true
+if $rgw; then
+  cut -d' ' -f1-3 /proc/loadavg > "$res/rgw-loadavg-start"
+  if rgw_start "$work/ceph" "$rgw_store"; then
+    ceph-osd --version | awk '{print $3}' > "$res/rgw-version"
+    echo "$rgw_store" > "$res/rgw-store"
+    against_rgw() {  # against_rgw NAME ARGS...: a mamute-load run against radosgw
+      local name=$1
+      shift
+      run "$name" --endpoint "$rgw_endpoint" --bucket "$rgw_bucket" --prefix "$name/" \
+        --access-key "$rgw_access_key" --secret-key "$rgw_secret_key" "$@"
+    }
+    against_rgw rgw-warmup --op get --size 4096 --concurrency 16 --objects 200 --duration 2s
+    for pair in "get-0 --op get --size 0" "get-4096 --op get --size 4096" \
+      "put-0 --op put --size 0" "put-4096 --op put --size 4096" \
+      "stat-4096 --op stat --size 4096" "mixed --op mixed --size 4096"; do
+      read -r name args <<<"$pair"
+      # shellcheck disable=SC2086  # $args is a list of options
+      s3 "rgw-m-$name" $args --concurrency 64 --objects 1000 --payload unsigned
+      # shellcheck disable=SC2086
+      against_rgw "rgw-r-$name" $args --concurrency 64 --objects 1000 --payload unsigned
+    done
+    cut -d' ' -f1-3 /proc/loadavg > "$res/rgw-loadavg-end"
+  else
+    rgw_ok=false
+    echo "bench.sh: Ceph RGW bring-up failed (above); no RGW figures" >&2
+  fi
+  rgw_stop
+  if $rgw_only; then
+    $rgw_ok || exit 1
+    report
+    exit 0
+  fi
+fi
 
 sizes=(0 4096 1048576 16777216)
 for size in "${sizes[@]}"; do
@@ -181,9 +246,5 @@ for alg in md5 sha256; do
     > "$res/openssl-$alg.txt" || true
 done
 
-# --- report
-mkdir -p docs/img
-BENCH_RES=$res BENCH_OUT=$out BENCH_DURATION=$duration BENCH_WORKERS=$workers \
-  BENCH_COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo '?') \
-  BENCH_LIST_OBJECTS=$list_objects $PY scripts/bench_report.py
-echo "bench.sh: wrote $out" >&2
+report
+$rgw_ok
