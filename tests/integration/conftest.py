@@ -64,6 +64,7 @@ class MamuteServer:
     def __init__(self, workdir, options, env=None):
         self.workdir = Path(workdir)
         self.env = dict(env or {})  # extra environment variables for the process
+        self.stdout_fd = None  # set before start(): the process's stdout (else stdout.log)
         self.api_key = self.env.get("MAMUTE_API_KEY", API_KEY)  # the default key of api()
         self.secrets = []
         self.data_dir = self.workdir / "data"
@@ -100,7 +101,8 @@ class MamuteServer:
             out = open(self.stdout_path, "ab")
             err = open(self.stderr_path, "ab")
             try:
-                self.proc = subprocess.Popen(args, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                self.proc = subprocess.Popen(args, stdout=out if self.stdout_fd is None else self.stdout_fd,
+                                             stderr=err, stdin=subprocess.DEVNULL,
                                              env={**os.environ, **self.env} if self.env else None)
             finally:
                 out.close()
