@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 
@@ -34,7 +35,10 @@ void AppendJsonEscaped(std::string* out, std::string_view s) {
 AccessLog::AccessLog(int fd, std::atomic<uint64_t>* dropped, int shard) noexcept
     : fd_(fd), dropped_(dropped), shard_(shard) {
   struct stat st;
-  socket_ = ::fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+  if (::fstat(fd, &st) == 0) {
+    socket_ = S_ISSOCK(st.st_mode);
+    pipe_ = S_ISFIFO(st.st_mode);
+  }
 }
 
 void AccessLog::Append(const AccessRecord& r) {
@@ -68,6 +72,13 @@ void AccessLog::WriteOut() noexcept {
   while (sent_ < buf_.size()) {
     const char* p = buf_.data() + sent_;
     std::size_t n = buf_.size() - sent_;
+    if (pipe_ && n > PIPE_BUF) {
+      // Whole lines, at most PIPE_BUF bytes: such a write to a pipe is atomic (all of it or
+      // EAGAIN), so the lines of the shards sharing the pipe never interleave, even when the
+      // reader is behind. A single line longer than that (a path of control bytes) goes as is.
+      std::size_t nl = std::string_view(p, PIPE_BUF).rfind('\n');
+      if (nl != std::string_view::npos) n = nl + 1;
+    }
     ssize_t w = socket_ ? ::send(fd_, p, n, MSG_DONTWAIT | MSG_NOSIGNAL) : ::write(fd_, p, n);
     if (w >= 0) {
       sent_ += static_cast<std::size_t>(w);

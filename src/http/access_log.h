@@ -53,6 +53,7 @@ class AccessLog {
 
   int fd_;
   bool socket_ = false;  // send(MSG_DONTWAIT) rather than write(2)
+  bool pipe_ = false;    // written in whole lines of at most PIPE_BUF bytes (atomic)
   std::atomic<uint64_t>* dropped_;
   int shard_;
   std::string buf_;

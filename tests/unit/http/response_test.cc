@@ -121,5 +121,45 @@ TEST(AccessLog, BlockedPipeDropsWholeRecordsAndNeverBlocks) {
   ::close(p[1]);
 }
 
+// Two shards share one stdout pipe whose reader is slow: their lines never interleave (each
+// write is whole lines of at most PIPE_BUF bytes, which a pipe takes atomically or not at all).
+TEST(AccessLog, ShardsSharingASlowPipeNeverInterleave) {
+  int p[2];
+  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  (void)::fcntl(p[1], F_SETPIPE_SZ, 4096);
+  ASSERT_EQ(::fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+  int fd = AccessLog::OpenNonBlockingOutput(p[1]);
+  AccessLog a(fd), b(fd);
+  std::string got;
+  for (int i = 0; i < 400; ++i) {
+    a.Append(Record("/a/" + std::string(static_cast<std::size_t>(i % 37) * 20, 'a')));
+    b.Append(Record("/b/" + std::string(static_cast<std::size_t>(i % 23) * 30, 'b')));
+    a.Flush(1);
+    b.Flush(1);
+    if (i % 7 == 0) {  // the reader takes a little now and then
+      char buf[1500];
+      ssize_t n = ::read(p[0], buf, sizeof(buf));
+      if (n > 0) got.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  for (int i = 0; i < 1000 && (a.pending() > 0 || b.pending() > 0); ++i) {
+    got += DrainPipe(p[0]);
+    a.Flush(2);
+    b.Flush(2);
+  }
+  got += DrainPipe(p[0]);
+  ASSERT_EQ(std::count(got.begin(), got.end(), '\n'), 800);
+  std::size_t start = 0;
+  for (std::size_t nl; (nl = got.find('\n', start)) != std::string::npos; start = nl + 1) {
+    std::string line = got.substr(start, nl - start);
+    ASSERT_EQ(line.rfind("{\"ts\":0,", 0), 0u) << line;
+    ASSERT_EQ(std::count(line.begin(), line.end(), '{'), 1) << line;
+    ASSERT_EQ(line.back(), '}') << line;
+  }
+  ::close(fd);
+  ::close(p[0]);
+  ::close(p[1]);
+}
+
 }  // namespace
 }  // namespace mamute::http
