@@ -65,13 +65,18 @@ std::string DrainPipe(int fd) {
   return out;
 }
 
+// A 4 KiB pipe (it fills at once) with a non-blocking read end p[0]; p[1] is the "stdout" end.
+void SmallPipe(int p[2]) {
+  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  (void)::fcntl(p[1], F_SETPIPE_SZ, 4096);
+  ASSERT_EQ(::fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+}
+
 // A stdout pipe nobody reads must not stall the shard: Append/Flush never block, records beyond
 // kMaxPending are dropped whole and counted, and what the reader gets is whole lines.
 TEST(AccessLog, BlockedPipeDropsWholeRecordsAndNeverBlocks) {
   int p[2];
-  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
-  (void)::fcntl(p[1], F_SETPIPE_SZ, 4096);
-  ASSERT_EQ(::fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+  ASSERT_NO_FATAL_FAILURE(SmallPipe(p));
   int fd = AccessLog::OpenNonBlockingOutput(p[1]);
   ASSERT_GE(fd, 0);
   EXPECT_NE(fd, p[1]);  // an own open file description: the shared one stays blocking
@@ -125,9 +130,7 @@ TEST(AccessLog, BlockedPipeDropsWholeRecordsAndNeverBlocks) {
 // write is whole lines of at most PIPE_BUF bytes, which a pipe takes atomically or not at all).
 TEST(AccessLog, ShardsSharingASlowPipeNeverInterleave) {
   int p[2];
-  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
-  (void)::fcntl(p[1], F_SETPIPE_SZ, 4096);
-  ASSERT_EQ(::fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+  ASSERT_NO_FATAL_FAILURE(SmallPipe(p));
   int fd = AccessLog::OpenNonBlockingOutput(p[1]);
   AccessLog a(fd), b(fd);
   std::string got;
