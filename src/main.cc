@@ -431,6 +431,9 @@ int Run(int argc, char** argv) {
   base.max_header_bytes = opt.max_header_bytes;
   base.max_uri_bytes = opt.max_uri_bytes;
   base.access_log = opt.access_log;
+  // One non-blocking descriptor for every shard's access log: a stdout pipe nobody reads
+  // must not stall a shard (records are dropped and counted instead).
+  if (opt.access_log) base.access_log_fd = http::AccessLog::OpenNonBlockingOutput(STDOUT_FILENO);
 
   ReadyLatch latch;
   latch.pending = data_cores;

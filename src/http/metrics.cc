@@ -80,6 +80,9 @@ std::string MetricsRegistry::RenderPrometheus() const {
        &ServerMetrics::aborted_requests},
       {"mamute_http_unconsumed_body_closes_total", "Connections closed because a handler left the body unread.",
        &ServerMetrics::unconsumed_body_closes},
+      {"mamute_access_log_dropped_total",
+       "Access log records dropped because stdout did not take them (a reader behind or gone).",
+       &ServerMetrics::access_log_dropped},
   };
   for (const auto& c : kCounters) {
     Help(out, c.name, "counter", c.help);

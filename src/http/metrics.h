@@ -39,6 +39,7 @@ struct ServerMetrics {
   std::atomic<uint64_t> parse_errors{0};
   std::atomic<uint64_t> aborted_requests{0};
   std::atomic<uint64_t> unconsumed_body_closes{0};
+  std::atomic<uint64_t> access_log_dropped{0};
 
   void Count(uint16_t route, int status) noexcept {
     if (route >= kMaxRoutes || status < kMinStatus || status > kMaxStatus) return;

@@ -18,7 +18,7 @@ namespace mamute::http {
 
 Server::Server(core::Shard* shard, Service* service, ServerConfig config) noexcept
     : shard_(shard), service_(service), config_(std::move(config)), metrics_(std::make_unique<ServerMetrics>()),
-      access_log_(STDOUT_FILENO) {
+      access_log_(config_.access_log_fd, &metrics_->access_log_dropped, shard->id()) {
   const uint32_t durations[kTimerKinds] = {config_.idle_timeout_ms, config_.header_timeout_ms,
                                            config_.body_timeout_ms, config_.linger_ms, 20, kTrimDelayMs};
   for (int i = 0; i < kTimerKinds; ++i) timer_lists_[i] = std::make_unique<core::TimerList>(durations[i]);
@@ -174,7 +174,7 @@ void Server::OnTimerFire(core::Timer* t) {
 
 void Server::OnBatchEnd(void* ctx) {
   auto* s = static_cast<Server*>(ctx);
-  if (s->config_.access_log) s->access_log_.Flush();
+  if (s->config_.access_log) s->access_log_.Flush(s->shard_->wall_sec());
 }
 
 void Server::OnStop(void* ctx) {

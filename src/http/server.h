@@ -31,6 +31,7 @@ struct ServerConfig {
   uint32_t max_header_bytes = 16384;
   uint32_t max_uri_bytes = 8192;
   bool access_log = true;
+  int access_log_fd = 1;  ///< stdout; main passes AccessLog::OpenNonBlockingOutput(1)
 };
 
 class Server {

@@ -253,7 +253,7 @@ std::vector<std::pair<std::string_view, std::string>> CorsResponseHeaders(const 
   }
   if (!rule.expose_headers.empty()) out.emplace_back("Access-Control-Expose-Headers", Join(rule.expose_headers));
   if (rule.max_age_seconds) out.emplace_back("Access-Control-Max-Age", std::to_string(*rule.max_age_seconds));
-  out.emplace_back("Vary", "Origin, Access-Control-Request-Headers, Access-Control-Request-Method");
+  out.emplace_back("Vary", kCorsVary);
   return out;
 }
 

@@ -82,6 +82,11 @@ const CorsRule* MatchCors(const CorsConfig& config, std::string_view origin, std
 const CorsRule* MatchPreflight(const CorsConfig& config, std::string_view origin, std::string_view method,
                                std::string_view request_headers) noexcept;
 
+/// The Vary value of every answer to a request with an Origin on a bucket with a CORS
+/// configuration, whether a rule matched or not (as S3 does): a cache must not serve the answer
+/// to one origin (or one preflight's method and headers) for another.
+inline constexpr std::string_view kCorsVary = "Origin, Access-Control-Request-Headers, Access-Control-Request-Method";
+
 /// The Access-Control-* response headers of a matched rule, as name/value pairs (owned).
 /// `preflight` adds Allow-Headers (the requested ones) and Max-Age.
 std::vector<std::pair<std::string_view, std::string>> CorsResponseHeaders(const CorsRule& rule, std::string_view origin,

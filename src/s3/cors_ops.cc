@@ -18,6 +18,9 @@ void SetArenaHeaders(http::Exchange& ex, const std::vector<std::pair<std::string
   ex.SetExtraHeaders(arr, hs.size());
 }
 
+// The answer when the bucket has a configuration but no rule matched: Vary alone.
+constexpr http::OutHeader kVaryOnly[] = {{"Vary", kCorsVary}};
+
 /// OPTIONS: S3 answers a preflight without authentication, from the bucket's rules alone.
 class PreflightHandler final : public http::Handler {
  public:
@@ -44,6 +47,7 @@ class PreflightHandler final : public http::Handler {
     std::string_view req_headers = h.Find("access-control-request-headers");
     const CorsRule* rule = MatchPreflight(*cfg, origin, method, req_headers);
     if (rule == nullptr) {
+      ex.SetExtraHeaders(kVaryOnly, 1);
       RespondS3Error(ex, S3Error::kCORSResponse,
                      "This CORS request is not allowed. This is usually because the evalution of Origin, request "
                      "method / Access-Control-Request-Method or Access-Control-Request-Headers are not "
@@ -72,7 +76,10 @@ void ApplyCorsHeaders(S3Service& svc, http::Exchange& ex, std::string_view bucke
   std::shared_ptr<const CorsConfig> cfg = svc.cors().Find(bucket);
   if (!cfg) return;
   const CorsRule* rule = MatchCors(*cfg, origin, ex.head().method_name);
-  if (rule == nullptr) return;
+  if (rule == nullptr) {
+    ex.SetExtraHeaders(kVaryOnly, 1);
+    return;
+  }
   SetArenaHeaders(ex, CorsResponseHeaders(*rule, origin, /*preflight=*/false, {}));
 }
 

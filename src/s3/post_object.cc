@@ -8,7 +8,9 @@
 #include "auth/sha256.h"
 #include "core/shard.h"
 #include "s3/browser.h"
+#include "s3/checksum.h"
 #include "s3/handler.h"
+#include "s3/object_requests.h"
 #include "s3/post_policy.h"
 #include "s3/request.h"
 #include "s3/service.h"
@@ -136,12 +138,6 @@ class PostObjectHandler final : public http::Handler, private FormParser::Sink {
         return false;
       }
     }
-    for (const FormField& f : parser_.fields()) {
-      if (f.name.size() > 15 && http::EqualsIgnoreCase(std::string_view(f.name).substr(0, 15), "x-amz-checksum-")) {
-        Fail(S3Error::kNotImplemented, "x-amz-checksum-* fields of POST uploads are not supported.");
-        return false;
-      }
-    }
     auto pc = ParsePostCredential(*Field("x-amz-credential"));
     const std::string& amz_date = *Field("x-amz-date");
     const auth::SigV4Config& cfg = svc_->sigv4_config();
@@ -168,6 +164,52 @@ class PostObjectHandler final : public http::Handler, private FormParser::Sink {
       return false;
     }
     range_ = policy->length_range;
+    return ChecksumFields();
+  }
+
+  // x-amz-checksum-<algorithm> (a base64 value the file must match) and x-amz-checksum-algorithm
+  // (compute and store), as the headers of a PutObject are (S3Handler::PutChecksumStart). Like
+  // any field, they must be named by a policy condition. false: answered.
+  bool ChecksumFields() {
+    std::optional<ChecksumAlgo> named;  // x-amz-checksum-algorithm
+    int values = 0;
+    for (const FormField& f : parser_.fields()) {
+      std::string_view n = f.name;
+      if (n.size() <= 15 || !http::EqualsIgnoreCase(n.substr(0, 15), "x-amz-checksum-")) continue;
+      if (http::EqualsIgnoreCase(n, "x-amz-checksum-algorithm")) {
+        named = ParseChecksumAlgo(f.value);
+        if (!named) {
+          Fail(S3Error::kInvalidRequest, "Checksum algorithm provided is unsupported.");
+          return false;
+        }
+        continue;
+      }
+      auto algo = ChecksumAlgoFromHeader(n);
+      if (!algo) {  // x-amz-checksum-type, -mode, ...
+        Fail(S3Error::kNotImplemented, std::string(n) + " fields of POST uploads are not supported.");
+        return false;
+      }
+      if (!ValidateBase64Checksum(*algo, f.value)) {
+        Fail(S3Error::kInvalidRequest, std::string("Value for ") + std::string(ChecksumHeaderName(*algo)) +
+                                           " header is invalid.");
+        return false;
+      }
+      ++values;
+      checksum_algo_ = *algo;
+      checksum_expected_ = f.value;
+    }
+    if (values > 1) {
+      Fail(S3Error::kInvalidRequest, "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.");
+      return false;
+    }
+    if (named && values == 1 && *named != checksum_algo_) {
+      Fail(S3Error::kInvalidRequest, "Checksum Type mismatch occurred, expected checksum Type: " +
+                                         std::string(ChecksumAlgoName(*named)) + ", actual checksum Type: " +
+                                         std::string(ChecksumAlgoName(checksum_algo_)));
+      return false;
+    }
+    if (named) checksum_algo_ = *named;
+    if (named || values != 0) checksum_.emplace(checksum_algo_);
     return true;
   }
 
@@ -249,6 +291,7 @@ class PostObjectHandler final : public http::Handler, private FormParser::Sink {
       Fail(S3Error::kEntityTooLarge);
       return false;
     }
+    if (checksum_) checksum_->Update(data);
     if (!overflow_.empty()) {
       overflow_.append(data);  // bounded: the body is paused, at most one receive buffer more
       return true;
@@ -294,6 +337,18 @@ class PostObjectHandler final : public http::Handler, private FormParser::Sink {
       return;
     }
     store::ObjectRecord meta;
+    if (checksum_) {
+      checksum_raw_ = checksum_->FinishRaw();
+      if (!checksum_expected_.empty()) {
+        auto raw = util::Base64Decode(checksum_expected_);
+        if (!raw || *raw != checksum_raw_) {  // nothing stored (Fail aborts the writer)
+          Fail(S3Error::kBadDigest, std::string("The ") + std::string(ChecksumAlgoName(checksum_algo_)) +
+                                        " you specified did not match the calculated checksum.");
+          return;
+        }
+      }
+      meta.checksums.push_back(store::Checksum{ToStore(checksum_algo_), store::ChecksumType::kFullObject, checksum_raw_});
+    }
     auto field = [&](std::string_view name) -> std::string_view {
       const std::string* v = Field(name);
       return v == nullptr ? std::string_view() : std::string_view(*v);
@@ -335,10 +390,19 @@ class PostObjectHandler final : public http::Handler, private FormParser::Sink {
     self->Respond("\"" + r.EtagHex() + "\"");
   }
 
-  // success_action_redirect (303), else success_action_status 200, 201 (XML) or 204 (default).
+  // success_action_redirect (303), else success_action_status 200, 201 (XML) or 204 (default);
+  // the checksum headers, as on a PutObject answer, when the form had a checksum field.
   void Respond(const std::string& etag) {
     done_ = true;
     core::Arena& ar = ex_->arena();
+    http::OutHeader hs[5];
+    std::size_t n = 0;
+    hs[n++] = {"ETag", ar.Copy(etag)};
+    if (checksum_) {
+      hs[n++] = {ChecksumHeaderName(checksum_algo_),
+                 ar.Copy(util::Base64Encode(checksum_raw_.data(), checksum_raw_.size()))};
+      hs[n++] = {"x-amz-checksum-type", "FULL_OBJECT"};
+    }
     const http::RequestHead& h = ex_->head();
     std::string location = "http://" + std::string(h.Find("host")) + "/" + MaybeUrlEncode(bucket_, true) + "/" +
                            MaybeUrlEncode(key_, true);
@@ -349,8 +413,8 @@ class PostObjectHandler final : public http::Handler, private FormParser::Sink {
       to += to.find('?') == std::string::npos ? '?' : '&';
       to += "bucket=" + MaybeUrlEncode(bucket_, true) + "&key=" + MaybeUrlEncode(key_, true) +
             "&etag=" + MaybeUrlEncode(etag, true);
-      const http::OutHeader hs[] = {{"ETag", ar.Copy(etag)}, {"Location", ar.Copy(to)}};
-      ex_->Respond(303, hs, 2, {});
+      hs[n++] = {"Location", ar.Copy(to)};
+      ex_->Respond(303, hs, n, {});
       return;
     }
     const std::string* status_field = Field("success_action_status");
@@ -367,13 +431,13 @@ class PostObjectHandler final : public http::Handler, private FormParser::Sink {
       w.Element("Key", key_);
       w.Element("ETag", etag);
       w.Close("PostResponse");
-      const http::OutHeader hs[] = {
-          {"ETag", ar.Copy(etag)}, {"Location", ar.Copy(location)}, {"Content-Type", "application/xml"}};
-      ex_->Respond(201, hs, 3, body);
+      hs[n++] = {"Location", ar.Copy(location)};
+      hs[n++] = {"Content-Type", "application/xml"};
+      ex_->Respond(201, hs, n, body);
       return;
     }
-    const http::OutHeader hs[] = {{"ETag", ar.Copy(etag)}, {"Location", ar.Copy(location)}};
-    ex_->Respond(status, hs, 2, {});
+    hs[n++] = {"Location", ar.Copy(location)};
+    ex_->Respond(status, hs, n, {});
   }
 
   S3Service* svc_;
@@ -388,6 +452,10 @@ class PostObjectHandler final : public http::Handler, private FormParser::Sink {
   Pending* pending_ = nullptr;
   std::string overflow_;
   uint64_t received_ = 0;
+  std::optional<Checksummer> checksum_;  // a checksum field was given: computed over the file
+  ChecksumAlgo checksum_algo_ = ChecksumAlgo::kCrc32;
+  std::string checksum_expected_;  // base64 from x-amz-checksum-<algorithm>; empty: only compute
+  std::string checksum_raw_;       // computed, for the record and the answer
   bool body_done_ = false;
   bool finishing_ = false;
   bool done_ = false;

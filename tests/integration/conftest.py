@@ -9,11 +9,14 @@ Run with Debian's interpreter:
     MAMUTE_BIN=/path/to/mamute /usr/bin/python3 -m pytest tests/integration -q
 """
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -28,6 +31,10 @@ FAST_OPTIONS = {
     "body-timeout-ms": 1000,
     "shutdown-timeout-ms": 5000,
 }
+
+# The management API key most suites bootstrap with (MAMUTE_API_KEY); api() uses it for a server
+# that was not given another (start_bootstrapped).
+API_KEY = "mk_test_" + "k" * 32
 
 
 def free_port():
@@ -54,8 +61,12 @@ def simple_get(port, path, timeout=1.0):
 class MamuteServer:
     """One running mamute process."""
 
-    def __init__(self, workdir, options):
+    def __init__(self, workdir, options, env=None):
         self.workdir = Path(workdir)
+        self.env = dict(env or {})  # extra environment variables for the process
+        self.stdout_fd = None  # set before start(): the process's stdout (else stdout.log)
+        self.api_key = self.env.get("MAMUTE_API_KEY", API_KEY)  # the default key of api()
+        self.secrets = []
         self.data_dir = self.workdir / "data"
         self.stdout_path = self.workdir / "stdout.log"
         self.stderr_path = self.workdir / "stderr.log"
@@ -90,7 +101,9 @@ class MamuteServer:
             out = open(self.stdout_path, "ab")
             err = open(self.stderr_path, "ab")
             try:
-                self.proc = subprocess.Popen(args, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+                self.proc = subprocess.Popen(args, stdout=out if self.stdout_fd is None else self.stdout_fd,
+                                             stderr=err, stdin=subprocess.DEVNULL,
+                                             env={**os.environ, **self.env} if self.env else None)
             finally:
                 out.close()
                 err.close()
@@ -218,6 +231,47 @@ def server(tmp_path_factory):
                        {**FAST_OPTIONS, "data-cores": 1, "pin-threads": False}).start()
     yield srv
     _finish(srv)
+
+
+def start_bootstrapped(tmp_path_factory, name, options, api_key, password=None):
+    """Starts a server whose first start bootstraps the management API from the environment:
+    MAMUTE_API_KEY=api_key (and MAMUTE_ADMIN_PASSWORD=password, the admin@localhost user,
+    when given). `options` are added to the fast test options (one unpinned data shard).
+    The server remembers its key (`srv.api_key`, the default key of api()) and its secrets
+    (`srv.secrets`, for tests that check they never reach a log)."""
+    env = {"MAMUTE_API_KEY": api_key}
+    if password is not None:
+        env["MAMUTE_ADMIN_PASSWORD"] = password
+    srv = MamuteServer(tmp_path_factory.mktemp(name),
+                       {**FAST_OPTIONS, "data-cores": 1, "pin-threads": False, **options}, env=env)
+    srv.secrets = [s for s in (api_key, password) if s is not None]
+    return srv.start()
+
+
+_SERVER_KEY = object()
+
+
+def api(srv, method, path, body=None, key=_SERVER_KEY, token=None, headers=None, timeout=30):
+    """One management API call: returns (status, parsed JSON body or None). Authenticates with
+    `token` (a bearer JWT) if given, else with `key` (default: the server's bootstrap key, or
+    API_KEY for a server started with it in os.environ; None: no credentials); `headers` adds or overrides headers."""
+    h = {"content-type": "application/json"}
+    if token is not None:
+        h["Authorization"] = f"Bearer {token}"
+    elif key is _SERVER_KEY:
+        h["X-API-Key"] = srv.api_key
+    elif key is not None:
+        h["X-API-Key"] = key
+    h.update(headers or {})
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(f"http://127.0.0.1:{srv.api_port}{path}", data=data, method=method, headers=h)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            raw = r.read()
+            return r.status, (json.loads(raw) if raw else None)
+    except urllib.error.HTTPError as e:
+        raw = e.read()
+        return e.code, (json.loads(raw) if raw else None)
 
 
 @pytest.fixture

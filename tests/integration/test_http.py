@@ -1145,6 +1145,48 @@ def test_access_log_lines(start_server):
     assert len([x for x in records if x["service"] == "s3"]) == len(sent)
 
 
+def test_access_log_to_a_pipe_nobody_reads(tmp_path):
+    """stdout is a pipe whose reader never reads: the shards must keep serving (the log is
+    written without blocking), drop whole records once their buffer is full, count them in
+    /metrics and warn on stderr."""
+    import fcntl
+    from conftest import FAST_OPTIONS, MamuteServer
+    rfd, wfd = os.pipe()
+    srv = MamuteServer(tmp_path, {**FAST_OPTIONS, "data-cores": 1, "pin-threads": False, "access-log": True})
+    try:
+        fcntl.fcntl(rfd, 1031, 4096)  # F_SETPIPE_SZ: the smallest pipe, so it fills at once
+        srv.stdout_fd = wfd
+        srv.start()
+        os.close(wfd)
+        wfd = -1
+        # ~1.2 KB per record (the logged path is cut at 1 KiB): 2,000 requests overflow the pipe
+        # and the shard's 1 MiB of pending records.
+        req = build_request("GET", "/bucket/" + "k" * 1000)
+        with Conn(srv.s3_port) as c:
+            for _ in range(20):
+                c.send(req * 100)
+                for _ in range(100):
+                    assert c.read_response().status == 403
+        # Still answering, on a new connection and on the management port.
+        assert one_request(srv.s3_port, "GET", "/_test/bytes?n=3").status == 200
+        dropped = srv.metric("mamute_access_log_dropped_total")
+        assert dropped > 0
+        assert "access log output is not keeping up" in srv.stderr_tail(200)
+        # What did reach the pipe is whole JSON lines (the last one may still be in flight).
+        os.set_blocking(rfd, False)
+        data = os.read(rfd, 1 << 20)
+        assert data.count(b"\n") > 0
+        for line in data[:data.rindex(b"\n")].split(b"\n"):
+            assert json.loads(line)["service"] in ("s3", "mgmt")
+        assert srv.stop() == 0
+    finally:
+        if srv.proc is not None:
+            srv.stop()
+        os.close(rfd)
+        if wfd >= 0:
+            os.close(wfd)
+
+
 def test_access_log_off(start_server):
     srv = start_server(access_log=False)
     assert one_request(srv.s3_port, "GET", "/_test/bytes?n=1").status == 200

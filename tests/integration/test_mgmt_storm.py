@@ -17,13 +17,11 @@ import os
 import subprocess
 import threading
 import time
-import urllib.error
-import urllib.request
 
 import botocore
 import pytest
 
-from conftest import FAST_OPTIONS, MamuteServer
+from conftest import api as call, start_bootstrapped
 from test_load_smoke import LOAD_BIN
 from test_s3_auth import API_KEY, client, make_bucket
 
@@ -32,32 +30,13 @@ ADMIN_PASSWORD = "correct horse battery staple"
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory):
-    os.environ["MAMUTE_API_KEY"] = API_KEY
-    os.environ["MAMUTE_ADMIN_PASSWORD"] = ADMIN_PASSWORD
-    try:
-        # Pinned: one data core, the management shard on the last core (the deployment shape).
-        # The storm logs in from one address as fast as it can: lift the per-IP login limit
-        # (test_mgmt_background.py tests the limits).
-        s = MamuteServer(tmp_path_factory.mktemp("storm"), {**FAST_OPTIONS, "data-cores": 1,
-                                                             "login-ip-burst": 100000}).start()
-    finally:
-        del os.environ["MAMUTE_API_KEY"]
-        del os.environ["MAMUTE_ADMIN_PASSWORD"]
+    # Pinned: one data core, the management shard on the last core (the deployment shape).
+    # The storm logs in from one address as fast as it can: lift the per-IP login limit
+    # (test_mgmt_background.py tests the limits).
+    s = start_bootstrapped(tmp_path_factory, "storm", {"pin-threads": True, "login-ip-burst": 100000},
+                           API_KEY, ADMIN_PASSWORD)
     yield s
     assert s.stop() == 0, s.stderr_tail()
-
-
-def call(srv, method, path, body=None, headers=None):
-    data = json.dumps(body).encode() if body is not None else None
-    h = {"content-type": "application/json", **(headers or {"X-API-Key": API_KEY})}
-    req = urllib.request.Request(f"http://127.0.0.1:{srv.api_port}{path}", data=data, method=method, headers=h)
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            raw = r.read()
-            return r.status, (json.loads(raw) if raw else None)
-    except urllib.error.HTTPError as e:
-        raw = e.read()
-        return e.code, (json.loads(raw) if raw else None)
 
 
 def run_gets(srv, bucket, ak, sk, tmp_path, name, prepare):
@@ -94,11 +73,10 @@ def test_s3_keeps_serving_during_a_management_storm(srv, tmp_path):
     def logins():
         while not stop.is_set():
             st, body = call(srv, "POST", "/auth/login", {"email": "admin@localhost", "password": ADMIN_PASSWORD},
-                            headers={})
+                            key=None)
             record("login", st, (200,))
             if st == 200:
-                st2, _ = call(srv, "GET", "/storage/object-storage/buckets",
-                              headers={"Authorization": "Bearer " + body["access_token"]})
+                st2, _ = call(srv, "GET", "/storage/object-storage/buckets", token=body["access_token"])
                 record("list buckets (jwt)", st2, (200,))
 
     def credentials():

@@ -4,17 +4,14 @@ DeleteBucket over S3 with a project-scoped key, cross-bucket CopyObject, ListObj
 DeleteObjects with VersionId null, and RequestId = x-amz-request-id on S3 errors. Real clients:
 Debian's boto3, raw SigV4 requests, and the Debian aws CLI."""
 import json
-import os
 import re
 import time
-import urllib.error
-import urllib.request
 import xml.etree.ElementTree as ET
 
 import botocore
 import pytest
 
-from conftest import FAST_OPTIONS, MamuteServer
+from conftest import api as call, start_bootstrapped
 from test_s3_auth import client, code_of
 from test_s3_copy_delete_tagging import aws, raw
 
@@ -27,37 +24,12 @@ NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory):
-    os.environ["MAMUTE_API_KEY"] = API_KEY
-    os.environ["MAMUTE_ADMIN_PASSWORD"] = PASSWORD
-    try:
-        # Two data shards: a credential change must be seen by the next request on each.
-        s = MamuteServer(tmp_path_factory.mktemp("projects"), {**FAST_OPTIONS, "data-cores": 2,
-                                                                "pin-threads": False}).start()
-    finally:
-        del os.environ["MAMUTE_API_KEY"]
-        del os.environ["MAMUTE_ADMIN_PASSWORD"]
-    s.secrets = [API_KEY, PASSWORD]
+    # Two data shards: a credential change must be seen by the next request on each.
+    s = start_bootstrapped(tmp_path_factory, "projects", {"data-cores": 2}, API_KEY, PASSWORD)
     yield s
     assert s.stop() == 0
     logs = s.stderr_path.read_text(errors="replace") + s.stdout_path.read_text(errors="replace")
     assert not [x for x in s.secrets if x in logs], "a secret reached the server logs"
-
-
-def call(srv, method, path, body=None, key=API_KEY, token=None):
-    headers = {"content-type": "application/json"}
-    if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
-    elif key is not None:
-        headers["X-API-Key"] = key
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(f"http://127.0.0.1:{srv.api_port}{path}", data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            raw = r.read()
-            return r.status, (json.loads(raw) if raw else None)
-    except urllib.error.HTTPError as e:
-        raw = e.read()
-        return e.code, (json.loads(raw) if raw else None)
 
 
 def login(srv):

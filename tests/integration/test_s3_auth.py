@@ -3,9 +3,7 @@ lifecycle seen on the very next request, and the bucket/listing operations built
 Buckets and credentials are made through the management API, as the product's users do.
 
 Uses Debian's boto3 (/usr/bin/python3) and the Debian aws CLI (/usr/bin/aws)."""
-import json
 import os
-import shutil
 import subprocess
 import urllib.request
 
@@ -14,36 +12,14 @@ import botocore
 import pytest
 from botocore.config import Config
 
-from conftest import FAST_OPTIONS, MamuteServer
-
-API_KEY = "mk_test_" + "k" * 32
+from conftest import API_KEY, FAST_OPTIONS, MamuteServer, api, start_bootstrapped  # noqa: F401 (re-exported)
 
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory):
-    os.environ["MAMUTE_API_KEY"] = API_KEY
-    os.environ["MAMUTE_ADMIN_PASSWORD"] = "correct horse battery staple"
-    try:
-        s = MamuteServer(tmp_path_factory.mktemp("s3auth"), {**FAST_OPTIONS, "data-cores": 1,
-                                                              "pin-threads": False}).start()
-    finally:
-        del os.environ["MAMUTE_API_KEY"]
-        del os.environ["MAMUTE_ADMIN_PASSWORD"]
+    s = start_bootstrapped(tmp_path_factory, "s3auth", {}, API_KEY, "correct horse battery staple")
     yield s
     assert s.stop() == 0
-
-
-def api(srv, method, path, body=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(f"http://127.0.0.1:{srv.api_port}{path}", data=data, method=method,
-                                 headers={"X-API-Key": API_KEY, "content-type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            raw = r.read()
-            return r.status, (json.loads(raw) if raw else None)
-    except urllib.error.HTTPError as e:
-        raw = e.read()
-        return e.code, (json.loads(raw) if raw else None)
 
 
 def make_bucket(srv, name):

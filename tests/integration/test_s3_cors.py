@@ -11,6 +11,7 @@ import pytest
 from test_s3_auth import api, client, code_of, make_bucket, srv  # noqa: F401 (fixture)
 
 B = "cors-bucket"
+VARY = "Origin, Access-Control-Request-Headers, Access-Control-Request-Method"
 
 RULES = [
     {"ID": "app", "AllowedOrigins": ["https://*.example.com"], "AllowedMethods": ["GET", "PUT", "HEAD"],
@@ -100,8 +101,9 @@ def test_another_buckets_key_is_denied(bucket, srv):  # noqa: F811
 def test_preflight(bucket, srv):  # noqa: F811
     s3, _, _ = bucket
     s3.delete_bucket_cors(Bucket=B)
-    st, body, _ = preflight(srv, f"/{B}/k", "https://app.example.com", "PUT")
+    st, body, h = preflight(srv, f"/{B}/k", "https://app.example.com", "PUT")
     assert st == 403 and b"<Code>CORSResponse</Code>" in body and b"CORS is not enabled for this bucket" in body
+    assert "vary" not in h  # no configuration: the answer does not depend on the origin
     # A bucket that does not exist answers the same (nothing learnt without credentials).
     st, body, _ = preflight(srv, "/no-such-bucket/k", "https://app.example.com", "PUT")
     assert st == 403 and b"CORS is not enabled for this bucket" in body
@@ -115,7 +117,7 @@ def test_preflight(bucket, srv):  # noqa: F811
     assert h["access-control-max-age"] == "3000"
     assert h["access-control-expose-headers"] == "ETag, x-amz-request-id"
     assert h["access-control-allow-credentials"] == "true"
-    assert "Origin" in h["vary"]
+    assert h["vary"] == VARY
     # The wildcard rule: "*" and no credentials.
     st, _, h = preflight(srv, f"/{B}", "https://elsewhere.org", "GET")
     assert st == 200 and h["access-control-allow-origin"] == "*" and "access-control-allow-credentials" not in h
@@ -126,6 +128,8 @@ def test_preflight(bucket, srv):  # noqa: F811
         st, body, h = preflight(srv, f"/{B}/k", origin, method, hdrs)
         assert st == 403 and b"This CORS request is not allowed" in body, (origin, method, hdrs)
         assert "access-control-allow-origin" not in h
+        # Vary all the same (as S3): a cache must not hand this 403 to an origin a rule allows.
+        assert h.get("vary") == VARY, (origin, method, hdrs, h)
     # Missing headers.
     st, body, _ = raw(srv, "OPTIONS", f"/{B}/k", {"Access-Control-Request-Method": "GET"})
     assert st == 400 and b"<Code>BadRequest</Code>" in body
@@ -146,12 +150,13 @@ def test_actual_requests_carry_cors_headers(bucket, srv):  # noqa: F811
     assert "Origin" in h["vary"]
     # No Origin: no CORS headers.
     st, _, h = raw(srv, "GET", path, {})
-    assert st == 200 and "access-control-allow-origin" not in h
+    assert st == 200 and "access-control-allow-origin" not in h and "vary" not in h
     # Any origin may GET (the wildcard rule), but no rule allows it to DELETE: no CORS headers.
     st, _, h = raw(srv, "GET", path, {"Origin": "https://evil.org:8443"})
     assert st == 200 and h.get("access-control-allow-origin") == "*"
     st, _, h = raw(srv, "DELETE", path, {"Origin": "https://evil.org"})
     assert "access-control-allow-origin" not in h
+    assert h.get("vary") == VARY  # no rule matched, but the answer still varies with the origin
     # Errors carry them too (a browser can read the S3 error).
     st, body, h = raw(srv, "GET", f"/{B}/missing", {"Origin": "https://app.example.com"})
     assert st == 403 and h["access-control-allow-origin"] == "https://app.example.com"
@@ -162,7 +167,7 @@ def test_actual_requests_carry_cors_headers(bucket, srv):  # noqa: F811
     assert h["access-control-allow-origin"] == "https://app.example.com"
     s3.delete_bucket_cors(Bucket=B)
     st, _, h = raw(srv, "GET", path, {"Origin": "https://app.example.com"})
-    assert st == 200 and "access-control-allow-origin" not in h
+    assert st == 200 and "access-control-allow-origin" not in h and "vary" not in h
 
 
 def test_management_api_cors(bucket, srv):  # noqa: F811
