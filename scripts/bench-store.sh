@@ -2,6 +2,10 @@
 # Store benchmarks (issue #3), each a ratio against an anchor measured in the same run:
 #   - durable 4 KiB (and 64 KiB) PUTs through ObjectIo + CommitQueue vs a file-per-object
 #     store (create + write + fsync + rename + dir fsync) at the same concurrency;
+#   - durable 4 KiB PUTs vs RocksDB's own synced-write rate with 8 writers (db_bench
+#     fillrandom --sync --threads=8, Debian rocksdb-tools), 100 B and 4 KiB values;
+#   - 16 MiB PUTs through ObjectIo (8 in flight) vs fio's sequential write (1 MiB blocks,
+#     fsync at the end: bench.sh's anchor), alternated, median of 3 each;
 #   - RocksDB synced writes: one writer (db_bench fillsync's shape) vs group commit;
 #   - a delimiter listing of 1M keys under 1,000 prefixes vs a full scan;
 #   - buffered vs O_DIRECT writes of large objects (fio), the O_DIRECT decision in docs/storage.md.
@@ -38,8 +42,50 @@ fs=$(df -T "$work" | awk 'NR==2 {print $2 " on " $1}')
   echo "$(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD), $(nproc) cores" \
        "($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), kernel $(uname -r), $fs."
   echo
-  "$build/bench/store/store_bench" "$work" put --seconds "$seconds" --concurrency "$conc"
+  put_out=$("$build/bench/store/store_bench" "$work" put --seconds "$seconds" --concurrency "$conc")
+  echo "$put_out"
   echo
+  # RocksDB's own synced-write rate, 8 writer threads (db_bench fillrandom --sync), right after
+  # the PUT run on the same disk; the 4 KiB PUT rate above against it.
+  put4k=$(awk -F'|' '$2 ~ /^ 4096 B/ {gsub(/ /, "", $3); print $3}' <<<"$put_out")
+  if command -v db_bench >/dev/null; then
+    echo "| RocksDB db_bench fillrandom --sync=1 --threads=8 ($seconds s each) | db_bench ops/s | mamute 4 KiB PUT ops/s | ratio |"
+    echo "|---|---:|---:|---:|"
+    for vs in 100 4096; do
+      rm -rf "$work/dbbench"
+      ops=$(db_bench --benchmarks=fillrandom --sync=1 --threads=8 --value_size=$vs --key_size=16 \
+              --num=10000000 --duration="$seconds" --compression_type=none --db="$work/dbbench" \
+              2>/dev/null | awk '/^fillrandom/ {for (i = 1; i < NF; ++i) if ($(i+1) == "ops/sec") print $i}')
+      printf '| %s B values | %.0f | %s | %.2fx |\n' "$vs" "${ops:-0}" "${put4k:-?}" \
+        "$(python3 -c "print(${put4k:-0} / max(${ops:-0}, 1e-9))")"
+    done
+    rm -rf "$work/dbbench"
+  else
+    echo "db_bench not installed (Debian rocksdb-tools): the RocksDB anchor is skipped"
+  fi
+  echo
+  if command -v fio >/dev/null; then
+    echo "| 16 MiB PUT vs sequential write ($seconds s each, alternated, median of 3) | MiB/s | ratio to fio |"
+    echo "|---|---:|---:|"
+    lp=(); fs=()
+    for round in 1 2 3; do
+      l=$("$build/bench/store/store_bench" "$work" large --sizes 16777216 --concurrency 8 \
+            --seconds "$seconds" | awk -F'|' '{gsub(/ MiB\/s| /, "", $4); print $4}')
+      rm -rf "$work/large"
+      f=$(fio --name=seq --filename="$work/fio-seq" --bs=1m --size=2g --rw=write --end_fsync=1 \
+            --runtime="$seconds" --output-format=json 2>/dev/null |
+          python3 -c 'import json,sys; print(json.load(sys.stdin)["jobs"][0]["write"]["bw"]/1024)')
+      rm -f "$work/fio-seq"
+      lp+=("$l"); fs+=("$f")
+    done
+    med() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
+    ml=$(med "${lp[@]}"); mf=$(med "${fs[@]}")
+    printf '| mamute ObjectIo, 16 MiB PUTs, 8 in flight (runs: %s) | %.1f | %.2fx |\n' "${lp[*]}" "$ml" \
+      "$(python3 -c "print($ml / max($mf, 1e-9))")"
+    printf '| fio sequential write, 1 MiB blocks, end fsync (runs: %s) | %.1f | 1.00x |\n' \
+      "$(printf '%.0f ' "${fs[@]}")" "$mf"
+    echo
+  fi
   "$build/bench/store/store_bench" "$work" fillsync --seconds "$seconds" --concurrency "$conc"
   echo
   "$build/bench/store/store_bench" "$work" list --keys "$keys" --prefixes 1000

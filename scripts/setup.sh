@@ -15,8 +15,9 @@ PACKAGES=(
   curl python3 python3-pytest python3-boto3 python3-cryptography awscli
   # stock clients (tests/integration/test_clients_*.py): s3cmd, rclone, Go v2 SDK (offline GOPATH)
   s3cmd rclone golang-go golang-github-aws-aws-sdk-go-v2-dev
-  # macro benchmarks: anchors and load (scripts/bench-http.sh, scripts/bench.sh), plots, profiling
-  nginx-light wrk fio openssl gnuplot-nox linux-perf
+  # macro benchmarks: anchors and load (scripts/bench-http.sh, scripts/bench.sh, db_bench for
+  # scripts/bench-store.sh), plots, profiling
+  nginx-light wrk fio openssl gnuplot-nox linux-perf rocksdb-tools
 )
 
 missing=()

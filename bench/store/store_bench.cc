@@ -7,11 +7,14 @@
 //            Also 64 KiB PUTs (a data file each: write, fdatasync, rename, dir fsync, WAL).
 //   fillsync RocksDB synced 100-byte writes on MetaDb: one writer (db_bench fillsync's shape)
 //            vs C producers through the CommitQueue (group commit).
+//   large    16 MiB PUTs through ObjectIo (--sizes: another size), MiB/s; bench-store.sh
+//            runs fio's sequential write beside it.
 //   list     1M keys under 1,000 prefixes: one delimiter page of 1,000 common prefixes (keys
 //            visited, wall time) vs a full scan of the 1M keys.
 //
-// Usage: store_bench DIR [put|fillsync|list|all] [--seconds S] [--concurrency C]
-//                        [--keys N] [--prefixes P]
+// Usage: store_bench DIR [put|large|fillsync|list|all] [--seconds S] [--concurrency C]
+//                        [--keys N] [--prefixes P] [--sizes B,B,...] [--inline-threshold B]
+//                        [--gather-us US] [--recycle-wal N] [--write-behind 0|1]
 // Prints Markdown table rows. Release builds only; never a timed test.
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -70,7 +73,32 @@ struct Config {
   int concurrency = 32;
   uint64_t keys = 1000000;
   uint64_t prefixes = 1000;
+  std::vector<std::size_t> sizes = {4096, 65536};
+  /// ObjectIoOptions::inline_threshold for the ObjectIo side; 0: its default.
+  uint32_t inline_threshold = 0;
+  /// CommitQueueOptions::max_gather_us; -1: its default.
+  int gather_us = -1;
+  /// MetaDbOptions::recycle_wal_files; -1: its default.
+  int recycle_wal = -1;
+  /// ObjectIoOptions::write_behind; -1: its default.
+  int write_behind = -1;
 };
+
+MetaDbOptions DbOptions(const Config& cfg) {
+  MetaDbOptions o;
+  if (cfg.recycle_wal >= 0) {
+    o.recycle_wal_files = cfg.recycle_wal;
+  }
+  return o;
+}
+
+CommitQueueOptions QueueOptions(const Config& cfg) {
+  CommitQueueOptions o;
+  if (cfg.gather_us >= 0) {
+    o.max_gather_us = static_cast<uint32_t>(cfg.gather_us);
+  }
+  return o;
+}
 
 // ---------------------------------------------------------------- PUT through ObjectIo
 
@@ -97,7 +125,12 @@ struct PutClient {
   PutBench* bench = nullptr;
   int id = 0;
   uint64_t seq = 0;
+  ObjectWriter* writer = nullptr;
+  std::size_t sent = 0;  // body bytes the writer took so far
   void Next();
+  // Appends until the window is full (then OnReady resumes) or the body is in, then Finish.
+  void Feed();
+  static void OnReady(void* ctx, Status st);
   static void OnPut(void* ctx, Status st, const PutResult&);
 };
 
@@ -122,11 +155,31 @@ void PutClient::Next() {
   if (!w) {
     Die("BeginPut: " + w.error().ToString());
   }
-  auto took = (*w)->Append(bench->body, nullptr, nullptr);
-  if (!took || *took != bench->body.size()) {
-    Die("Append took less than the window");
+  writer = *w;
+  sent = 0;
+  Feed();
+}
+
+void PutClient::Feed() {
+  while (sent < bench->body.size()) {
+    auto took = writer->Append(std::string_view(bench->body).substr(sent), &PutClient::OnReady,
+                               this);
+    if (!took) {
+      Die("Append: " + took.error().ToString());
+    }
+    sent += *took;
+    if (sent < bench->body.size()) {
+      return;  // the window is full: OnReady resumes
+    }
   }
-  (*w)->Finish(bench->meta, nullptr, &PutClient::OnPut, this);
+  writer->Finish(bench->meta, nullptr, &PutClient::OnPut, this);
+}
+
+void PutClient::OnReady(void* ctx, Status st) {
+  if (!st.ok()) {
+    Die("PUT write: " + st.ToString());
+  }
+  static_cast<PutClient*>(ctx)->Feed();
 }
 
 void PutClient::OnPut(void* ctx, Status st, const PutResult&) {
@@ -171,7 +224,7 @@ void MakeLeafDirs(const std::string& dir) {
 }
 
 PutRun RunObjectIoPuts(const Config& cfg, const std::string& dir, std::size_t size) {
-  auto node_or = NodeStore::Open({dir});
+  auto node_or = NodeStore::Open({dir}, DbOptions(cfg), QueueOptions(cfg));
   if (!node_or) {
     Die("NodeStore::Open: " + node_or.error().ToString());
   }
@@ -188,6 +241,12 @@ PutRun RunObjectIoPuts(const Config& cfg, const std::string& dir, std::size_t si
   Status ready_st;
   ObjectIoOptions opt;
   opt.unlink_grace_ms = 0;
+  if (cfg.inline_threshold != 0) {
+    opt.inline_threshold = cfg.inline_threshold;
+  }
+  if (cfg.write_behind >= 0) {
+    opt.write_behind = cfg.write_behind != 0;
+  }
   shard.Start(
       [&](core::Shard& s) {
         io = std::make_unique<ObjectIo>(s, *node, opt);
@@ -282,14 +341,30 @@ void BenchPut(const Config& cfg) {
   // One data dir for both stores and both sizes: the directory tree is made once.
   const std::string dir = cfg.dir + "/put";
   MakeLeafDirs(dir);
-  for (std::size_t size : {std::size_t{4096}, std::size_t{65536}}) {
+  const uint32_t threshold =
+      cfg.inline_threshold != 0 ? cfg.inline_threshold : ObjectIoOptions{}.inline_threshold;
+  for (std::size_t size : cfg.sizes) {
     const PutRun m = RunObjectIoPuts(cfg, dir, size);
     const double f = RunFilePerObject(cfg, dir, size);
     std::printf("| %zu B%s | %.0f | %.0f | %.2fx | %.3f |\n", size,
-                size <= 16384 ? " (inline)" : " (data file)", m.ops_per_s, f, m.ops_per_s / f,
+                size <= threshold ? " (inline)" : " (data file)", m.ops_per_s, f, m.ops_per_s / f,
                 m.syncs_per_op);
     std::fflush(stdout);
   }
+}
+
+// Large PUTs (16 MiB by default) streamed through ObjectIo: temp file written through the
+// ring, fdatasync, rename, directory fsync, synced commit. Prints MiB/s (2^20 bytes); the
+// anchor (fio sequential write) is bench-store.sh's, in the same run.
+void BenchLarge(const Config& cfg) {
+  // No MakeLeafDirs: at 16 MiB the few directories the first PUTs make cost nothing.
+  const std::string dir = cfg.dir + "/large";
+  const std::size_t size = cfg.sizes.empty() ? std::size_t{16} << 20 : cfg.sizes.front();
+  const PutRun m = RunObjectIoPuts(cfg, dir, size);
+  std::printf("| %zu MiB PUT through ObjectIo, %d in flight, %.0f s | %.1f ops/s | %.1f MiB/s |\n",
+              size >> 20, cfg.concurrency, cfg.seconds, m.ops_per_s,
+              m.ops_per_s * static_cast<double>(size) / (1 << 20));
+  std::fflush(stdout);
 }
 
 // ---------------------------------------------------------------- RocksDB fillsync
@@ -320,7 +395,7 @@ void BenchFillSync(const Config& cfg) {
   const double single_rate = static_cast<double>(single) / Seconds(t0, Clock::now());
 
   // C producers, one synced request each in flight, through the CommitQueue.
-  CommitQueue queue(db.get());
+  CommitQueue queue(db.get(), QueueOptions(cfg));
   Check(queue.Start(), "CommitQueue::Start");
   struct Producer {
     std::unique_ptr<CommitRequest> req;
@@ -500,8 +575,9 @@ int main(int argc, char** argv) {
   using mamute::store::Config;
   if (argc < 2) {
     std::fprintf(stderr,
-                 "usage: store_bench DIR [put|fillsync|list|all] [--seconds S] [--concurrency C] "
-                 "[--keys N] [--prefixes P]\n");
+                 "usage: store_bench DIR [put|large|fillsync|list|all] [--seconds S] [--concurrency C] "
+                 "[--keys N] [--prefixes P] [--sizes B,B,...] [--inline-threshold B]\n"
+                 "       [--gather-us US] [--recycle-wal N] [--write-behind 0|1]\n");
     return 2;
   }
   Config cfg;
@@ -522,12 +598,34 @@ int main(int argc, char** argv) {
       cfg.keys = std::stoull(next());
     } else if (a == "--prefixes") {
       cfg.prefixes = std::stoull(next());
+    } else if (a == "--sizes") {
+      cfg.sizes.clear();
+      const std::string list = next();
+      for (std::size_t pos = 0; pos < list.size();) {
+        std::size_t comma = list.find(',', pos);
+        if (comma == std::string::npos) {
+          comma = list.size();
+        }
+        cfg.sizes.push_back(std::stoull(list.substr(pos, comma - pos)));
+        pos = comma + 1;
+      }
+    } else if (a == "--gather-us") {
+      cfg.gather_us = std::stoi(next());
+    } else if (a == "--recycle-wal") {
+      cfg.recycle_wal = std::stoi(next());
+    } else if (a == "--write-behind") {
+      cfg.write_behind = std::stoi(next());
+    } else if (a == "--inline-threshold") {
+      cfg.inline_threshold = static_cast<uint32_t>(std::stoul(next()));
     } else {
       cfg.what = a;
     }
   }
   if (cfg.what == "put" || cfg.what == "all") {
     mamute::store::BenchPut(cfg);
+  }
+  if (cfg.what == "large") {
+    mamute::store::BenchLarge(cfg);
   }
   if (cfg.what == "fillsync" || cfg.what == "all") {
     mamute::store::BenchFillSync(cfg);

@@ -2,6 +2,8 @@
 
 #include <rocksdb/utilities/write_batch_with_index.h>
 
+#include <algorithm>
+#include <chrono>
 #include <string>
 #include <utility>
 
@@ -162,7 +164,8 @@ Status CommitQueue::Enqueue(CommitRequest* req) {
       head_ = req;
     }
     tail_ = req;
-    wake = thread_waiting_;
+    ++pending_;
+    wake = thread_waiting_ && pending_ >= gather_want_;
   }
   if (wake) {
     cv_.notify_one();
@@ -202,7 +205,8 @@ Status CommitQueue::Write(MetaBatch* batch, CommitPrepare prepare, void* prepare
       head_ = &req;
     }
     tail_ = &req;
-    wake = thread_waiting_;
+    ++pending_;
+    wake = thread_waiting_ && pending_ >= gather_want_;
   }
   if (wake) {
     cv_.notify_one();
@@ -228,6 +232,7 @@ void CommitQueue::Stop() {
     std::lock_guard<std::mutex> lk(mu_);
     list = head_;
     head_ = tail_ = nullptr;
+    pending_ = 0;
   }
   while (list != nullptr) {
     list = CommitGroup(list);
@@ -240,15 +245,20 @@ CommitQueueStats CommitQueue::stats() const {
   s.syncs = syncs_.load(std::memory_order_relaxed);
   s.failed = failed_.load(std::memory_order_relaxed);
   s.max_group = max_group_.load(std::memory_order_relaxed);
+  s.gathers = gathers_.load(std::memory_order_relaxed);
   return s;
 }
 
 void CommitQueue::Run() {
   thread_id_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+  // The group just synced: its size and how long its sync took steer the gathering below.
+  std::size_t last_group = 0;
+  std::chrono::steady_clock::duration last_sync{};
   for (;;) {
     CommitRequest* list = nullptr;
     {
       std::unique_lock<std::mutex> lk(mu_);
+      gather_want_ = 1;
       while (head_ == nullptr && !stopping_) {
         thread_waiting_ = true;
         cv_.wait(lk);
@@ -257,13 +267,39 @@ void CommitQueue::Run() {
       if (head_ == nullptr) {
         break;  // stopping and drained
       }
+      // Gather: the requests the last sync completed are on their way back (closed-loop
+      // clients issue their next write as soon as they are acknowledged). Taking the list
+      // before they arrive splits the writers into two halves that alternate between syncs,
+      // each sync carrying half of them. Wait a little for them, bounded by a fraction of the
+      // sync time, so a lone writer or an idle queue never waits.
+      const auto max_wait =
+          std::min<std::chrono::steady_clock::duration>(std::chrono::microseconds(options_.max_gather_us),
+                                                        last_sync / 2);
+      // Those that were already waiting when the sync ended, plus the ones it acknowledged.
+      const std::size_t want =
+          std::min(pending_at_sync_ + last_group, options_.max_group_requests);
+      if (pending_ < want && max_wait.count() > 0 && !stopping_) {
+        gathers_.fetch_add(1, std::memory_order_relaxed);
+        gather_want_ = want;
+        const auto until = std::chrono::steady_clock::now() + max_wait;
+        thread_waiting_ = true;
+        cv_.wait_until(lk, until, [&] { return pending_ >= gather_want_ || stopping_; });
+        thread_waiting_ = false;
+        gather_want_ = 1;
+      }
       // Take everything pending: this is the group commit.
       list = head_;
       head_ = tail_ = nullptr;
+      pending_ = 0;
     }
+    const auto t0 = std::chrono::steady_clock::now();
+    const uint64_t before = requests_.load(std::memory_order_relaxed);
     while (list != nullptr) {
       list = CommitGroup(list);
     }
+    // Requests may not be touched once their callback ran: count through the stats.
+    last_group = static_cast<std::size_t>(requests_.load(std::memory_order_relaxed) - before);
+    last_sync = std::chrono::steady_clock::now() - t0;
   }
   thread_id_.store(std::thread::id(), std::memory_order_relaxed);
 }
@@ -321,6 +357,10 @@ CommitRequest* CommitQueue::CommitGroup(CommitRequest* head) {
   }
   if (accepted > 0) {
     syncs_.fetch_add(1, std::memory_order_relaxed);
+  }
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    pending_at_sync_ = pending_;
   }
   uint64_t prev = max_group_.load(std::memory_order_relaxed);
   while (prev < n && !max_group_.compare_exchange_weak(prev, n, std::memory_order_relaxed)) {

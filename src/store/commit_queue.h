@@ -86,6 +86,12 @@ struct CommitQueueOptions {
   /// Most batch bytes merged into one synced write; a single larger batch is written alone.
   /// Default: 16 MiB.
   std::size_t max_group_bytes = 16u << 20;
+  /// Gathering (docs/storage.md, "Commit thread"): after a synced write, the requests it just
+  /// completed usually come back at once (a client's next PUT). When fewer than that many are
+  /// pending, the commit thread waits for them up to this long, and never longer than half the
+  /// last sync took, so a sync does not leave with half the writers that could share it.
+  /// 0 disables. Default: 1000 µs.
+  uint32_t max_gather_us = 1000;
 };
 
 struct CommitQueueStats {
@@ -93,6 +99,7 @@ struct CommitQueueStats {
   uint64_t syncs = 0;     ///< synced RocksDB writes (groups)
   uint64_t failed = 0;    ///< requests completed with an error
   uint64_t max_group = 0; ///< largest group so far
+  uint64_t gathers = 0;   ///< times the commit thread waited for more requests before a sync
 };
 
 class CommitQueue {
@@ -137,6 +144,9 @@ class CommitQueue {
   std::condition_variable cv_;
   CommitRequest* head_ = nullptr;  // FIFO list, guarded by mu_
   CommitRequest* tail_ = nullptr;
+  std::size_t pending_ = 0;      // requests in the list head_..tail_; guarded by mu_
+  std::size_t gather_want_ = 1;  // the commit thread gathers until pending_ reaches it; mu_
+  std::size_t pending_at_sync_ = 0;  // pending_ when the last synced write returned; mu_
   std::size_t outstanding_ = 0;  // accepted, callback not yet run; guarded by mu_
   bool stopping_ = false;
   bool started_ = false;
@@ -149,6 +159,7 @@ class CommitQueue {
   std::atomic<uint64_t> syncs_{0};
   std::atomic<uint64_t> failed_{0};
   std::atomic<uint64_t> max_group_{0};
+  std::atomic<uint64_t> gathers_{0};
 };
 
 }  // namespace mamute::store

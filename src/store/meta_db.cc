@@ -118,6 +118,7 @@ Result<std::unique_ptr<MetaDb>> MetaDb::Open(std::string_view data_dir,
   db_opts.avoid_unnecessary_blocking_io = true;
   db_opts.keep_log_file_num = 4;
   db_opts.max_log_file_size = 16u << 20;
+  db_opts.recycle_log_file_num = static_cast<std::size_t>(options.recycle_wal_files);
   if (options.quiet_info_log) {
     db_opts.info_log_level = rocksdb::WARN_LEVEL;
   }

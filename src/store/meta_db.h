@@ -50,6 +50,10 @@ struct MetaDbOptions {
   int max_background_jobs = 2;
   /// Bloom filter bits per key (point lookups: HEAD/GET, credentials). 0 disables. Default: 10.
   int bloom_bits_per_key = 10;
+  /// WAL files RocksDB keeps for reuse (DBOptions::recycle_log_file_num). A recycled WAL is
+  /// overwritten in place, so a synced commit's fdatasync has no file size or extent change
+  /// for the filesystem's journal to commit. Default: 0 (see docs/storage.md).
+  int recycle_wal_files = 0;
   /// Keep RocksDB's info LOG quiet (warnings and above). Default: true.
   bool quiet_info_log = true;
 };

@@ -30,7 +30,9 @@ struct NodeStore {
   /// Checks the data dirs' identity files (CheckDataDirs: same set, same order, none dropped;
   /// writes them on a first start or for dirs appended at the end), then opens
   /// <data_dirs[0]>/meta and starts the commit thread. Blocking (start-up).
-  static Result<std::unique_ptr<NodeStore>> Open(const std::vector<std::string>& data_dirs);
+  static Result<std::unique_ptr<NodeStore>> Open(const std::vector<std::string>& data_dirs,
+                                                 const MetaDbOptions& db_options = {},
+                                                 const CommitQueueOptions& commit_options = {});
   /// Stops the commit thread (draining it) and closes the DB.
   void Close();
 };

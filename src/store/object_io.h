@@ -81,6 +81,12 @@ struct ObjectIoOptions {
   /// fsync the object's directory after the rename (and parents after creating a directory),
   /// so a committed record never names a file whose directory entry a crash lost. Default: true.
   bool sync_dirs = true;
+  /// Start writeback of each full chunk of a data file once it is written
+  /// (IORING_OP_SYNC_FILE_RANGE with SYNC_FILE_RANGE_WRITE: no waiting, durability still comes
+  /// from the fdatasync before the rename), so large PUTs keep the device busy while the body
+  /// streams instead of leaving it all to the final fdatasync. Measured slower on the
+  /// development VM's virtio disk (docs/benchmarks.md, "Store"), hence off. Default: false.
+  bool write_behind = false;
 };
 
 /// Counters, written by the owning shard only (relaxed), readable from any thread.

@@ -234,6 +234,23 @@ TEST_F(CommitQueueTest, SynchronousWrite) {
   EXPECT_EQ(q.Write(&batch).code(), Code::kCancelled);
 }
 
+// Gathering waits only for writers a sync just acknowledged that are not back yet: a lone
+// writer, whose next commit is already the whole expected group, never waits.
+TEST_F(CommitQueueTest, LoneWriterNeverGathers) {
+  CommitQueue q(db_.get());
+  ASSERT_TRUE(q.Start().ok());
+  for (int i = 0; i < 50; ++i) {
+    MetaBatch batch(*db_);
+    ASSERT_TRUE(batch.Put(Cf::kObjects, Key(0, i), "v").ok());
+    ASSERT_TRUE(q.Write(&batch).ok());
+  }
+  q.Stop();  // the counters are bumped after the callbacks: read them once the thread is done
+  const CommitQueueStats st = q.stats();
+  EXPECT_EQ(st.requests, 50u);
+  EXPECT_EQ(st.syncs, 50u);
+  EXPECT_EQ(st.gathers, 0u);
+}
+
 struct ReentrantCtx {
   CommitQueue* q;
   MetaDb* db;
