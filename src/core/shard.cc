@@ -290,8 +290,10 @@ void Shard::Run() {
       for (const auto& h : stop_hooks_) drained = drained && h.drained(h.ctx);
       if (drained || now_ms_ >= stop_deadline_ms_) break;
     }
-    // 7. One syscall: submit what the handlers queued, wait for the next completion.
-    int rc = ring_.SubmitAndWait(1);
+    // 7. One syscall: submit what the handlers queued, wait for the next completion — unless
+    // a batch hook (or a timer) deferred a continuation: then only submit, and run it on the
+    // next turn rather than after whatever completion comes next (up to the 100 ms tick).
+    int rc = ring_.SubmitAndWait(deferred_.empty() ? 1 : 0);
     if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY && rc != -ETIME) {
       MLOG_ERROR("shard %d: io_uring_submit_and_wait: %d", config_.id, rc);
     }

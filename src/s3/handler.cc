@@ -99,19 +99,16 @@ void S3Handler::Authenticate() {
   auth::SigV4Request sr{h.method_name, h.path, h.query, hv, h.header_count};
 
   if (svc_->credentials().Refresh()) svc_->signing_keys().Clear();
-  switch (auth::DetectAuthKind(sr)) {
-    case auth::AuthKind::kNone:
-      RespondError(S3Error::kAccessDenied, "Anonymous access is not allowed; sign requests with SigV4.");
-      return;
-    case auth::AuthKind::kUnsupported:
-      RespondError(S3Error::kNotImplemented, "Only AWS Signature Version 4 (AWS4-HMAC-SHA256) is supported.");
-      return;
-    default:
-      break;
-  }
+  // Prepare's single pass over the headers and the query also decides how the request
+  // authenticates: anonymous is AccessDenied, SigV2/SigV4A NotImplemented, any other
+  // Authorization scheme (Bearer ...) InvalidArgument "Unsupported Authorization Type", as AWS.
   ctx_ = svc_->AcquireContext();
   auto prepared = ctx_->Prepare(sr, svc_->sigv4_config(), ex_->shard().wall_sec());
   if (!prepared) {
+    if (ctx_->auth().kind == auth::AuthKind::kNone) {
+      RespondError(S3Error::kAccessDenied, "Anonymous access is not allowed; sign requests with SigV4.");
+      return;
+    }
     RespondSigV4Error(prepared.error());
     return;
   }

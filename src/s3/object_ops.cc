@@ -568,6 +568,23 @@ bool S3Handler::CheckConditions(const store::ObjectRecord& rec, std::string_view
   return true;
 }
 
+namespace {
+// store::FormatEtag written straight into the request arena (no std::string per GET).
+std::string_view ArenaEtag(core::Arena& arena, const store::ObjectRecord& rec) {
+  const bool md5 = rec.etag_kind == store::EtagKind::kMd5;
+  const std::size_t n = 2 + (md5 ? 2 * rec.etag.size() : rec.etag.size());
+  char* out = static_cast<char*>(arena.Allocate(n, 1));
+  out[0] = '"';
+  if (md5) {
+    util::HexEncode(rec.etag.data(), rec.etag.size(), out + 1);
+  } else {
+    std::memcpy(out + 1, rec.etag.data(), rec.etag.size());
+  }
+  out[n - 1] = '"';
+  return std::string_view(out, n);
+}
+}  // namespace
+
 void S3Handler::GetObject(bool head) {
   head_only_ = head;
   const bool part_number = FindQuery(ex_->head().query, "partNumber").present;
@@ -575,7 +592,11 @@ void S3Handler::GetObject(bool head) {
     RespondError(S3Error::kInvalidRequest, "Cannot specify both Range header and partNumber query parameter");
     return;
   }
-  Status st = svc_->node().db->Get(store::Cf::kObjects, store::ObjectKey(bucket_id_, req_.key), &record_value_);
+  // The record pinned where RocksDB holds it (block cache or its own copy from a memtable):
+  // no copy into a string of ours. Views into it (inline body, stored headers) are used only
+  // in this call: the head and an inline body are written synchronously by Respond/BeginStream.
+  rocksdb::PinnableSlice pinned;
+  Status st = svc_->node().db->Get(store::Cf::kObjects, store::ObjectKey(bucket_id_, req_.key), &pinned);
   if (st.code() == Code::kNotFound) {
     if (head) {
       stage_ = Stage::kDone;
@@ -586,14 +607,13 @@ void S3Handler::GetObject(bool head) {
     return;
   }
   store::ObjectRecord rec;
-  if (st.ok()) st = store::DecodeObject(record_value_, &rec);
+  if (st.ok()) st = store::DecodeObject(std::string_view(pinned.data(), pinned.size()), &rec);
   if (!st.ok()) {
     MLOG_ERROR("object record read failed: %s", st.ToString().c_str());
     RespondError(S3Error::kInternalError);
     return;
   }
-  std::string etag_s = store::FormatEtag(rec.etag_kind, rec.etag);
-  std::string_view etag = ex_->arena().Copy(etag_s);
+  const std::string_view etag = ArenaEtag(ex_->arena(), rec);
   if (!CheckConditions(rec, etag)) return;
   bool unsatisfiable = false;
   std::optional<Range> range;
@@ -635,15 +655,27 @@ void S3Handler::GetObject(bool head) {
     ex_->Respond(status, out_headers_.data(), out_headers_.size(), {}, static_cast<int64_t>(length));
     return;
   }
-  ex_->BeginStream(status, out_headers_.data(), out_headers_.size(), length);
-  stream_begun_ = true;
-  if (length == 0) {
+  if (rec.location.kind == store::LocationKind::kInline || length == 0) {
+    // Small objects live in their record: head and body leave in one send, in this turn of
+    // the loop (no reader, no deferred step, no second send for the body).
+    std::string_view body;
+    if (length != 0) {
+      auto data = svc_->object_io().ReadInline(rec, first, length);
+      if (!data) {
+        MLOG_ERROR("GET of an inline object failed: %s", data.error().ToString().c_str());
+        RespondError(S3Error::kInternalError);
+        return;
+      }
+      body = *data;
+    }
     stage_ = Stage::kDone;
-    ex_->EndStream();
+    ex_->Respond(status, out_headers_.data(), out_headers_.size(), body);
     return;
   }
+  ex_->BeginStream(status, out_headers_.data(), out_headers_.size(), length);
+  stream_begun_ = true;
   if (rec.location.kind == store::LocationKind::kParts) {
-    if (!StartMultipartRead(record_value_, first, length,
+    if (!StartMultipartRead(std::string_view(pinned.data(), pinned.size()), first, length,
                             store::ReadHandler{&S3Handler::OnReadData, &S3Handler::OnReadDone})) {
       stage_ = Stage::kDone;
       ex_->AbortStream();

@@ -1297,6 +1297,32 @@ Result<ObjectWriter*> ObjectIo::NewWriter() noexcept {
 
 void ObjectIo::ReleaseWriter(ObjectWriter* w) noexcept { free_writers_.push_back(w); }
 
+Result<std::string_view> ObjectIo::ReadInline(const ObjectRecord& record, uint64_t offset,
+                                              uint64_t length) noexcept {
+  const DataLocation& loc = record.location;
+  if (loc.kind != LocationKind::kInline || offset > record.size) {
+    return Err(Status::InvalidArgument("not an inline object, or a range beyond it"));
+  }
+  if (loc.inline_data.size() != record.size) {
+    stats_.get_failures.fetch_add(1, std::memory_order_relaxed);
+    return Err(Status::Corruption("inline object size does not match its record"));
+  }
+  const uint64_t n = std::min<uint64_t>(length, record.size - offset);
+  if (offset == 0 && n == record.size) {
+    const XXH128_hash_t h = XXH3_128bits(loc.inline_data.data(), loc.inline_data.size());
+    if (Hash128{h.low64, h.high64} != record.xxh3) {
+      stats_.corruption.fetch_add(1, std::memory_order_relaxed);
+      stats_.get_failures.fetch_add(1, std::memory_order_relaxed);
+      MLOG_ERROR("object_io: XXH3-128 mismatch reading inline object (%llu bytes)",
+                 static_cast<unsigned long long>(record.size));
+      return Err(Status::Corruption("object data does not match its XXH3-128"));
+    }
+  }
+  stats_.gets.fetch_add(1, std::memory_order_relaxed);
+  stats_.bytes_read.fetch_add(n, std::memory_order_relaxed);
+  return loc.inline_data.substr(offset, n);
+}
+
 Result<ObjectReader*> ObjectIo::BeginGet(const ObjectRecord& record, uint64_t offset,
                                          uint64_t length, ReadHandler handler,
                                          void* ctx) noexcept {

@@ -502,6 +502,13 @@ class ObjectIo {
   [[nodiscard]] Result<ObjectReader*> BeginGet(const ObjectRecord& record, uint64_t offset,
                                                uint64_t length, ReadHandler handler,
                                                void* ctx) noexcept;
+  /// An inline object's bytes [offset, offset + length) (length clipped to the object), a view
+  /// into record.location.inline_data: no reader, no copy, no deferred step, so a small GET is
+  /// answered in the same turn of the loop with its head. A read of the whole object verifies
+  /// XXH3-128 as BeginGet does (Corruption, counted, when it differs). Counted as a GET.
+  /// InvalidArgument if the record is not inline or offset > size.
+  [[nodiscard]] Result<std::string_view> ReadInline(const ObjectRecord& record, uint64_t offset,
+                                                    uint64_t length) noexcept;
 
   /// Deletes the object's record through the CommitQueue; its data file (if any) is unlinked
   /// after the grace period. OK: `cb` runs later on this shard. An error (queue full, stopping):

@@ -260,6 +260,9 @@ def world(tmp_path_factory):
 OWNER, ANON, BAD_SIG, UNKNOWN_KEY, FOREIGN, EXPIRED, UNSUPPORTED, AMBIGUOUS, SKEWED, BAD_SCOPE = (
     "owner", "anonymous", "bad_signature", "unknown_key", "foreign_bucket", "expired", "unsupported_scheme",
     "ambiguous", "skewed", "bad_scope")
+# A scheme that is not AWS's at all (Bearer ...): AWS answers 400 InvalidArgument
+# "Unsupported Authorization Type"; SigV2/SigV4A (UNSUPPORTED) are 501 here.
+UNKNOWN_SCHEME = "unknown_scheme"
 FOREIGN_PROJECT = "foreign_project"  # a project-scoped key of another project
 MGMT_OK, MGMT_401 = "mgmt_ok", "mgmt_401"
 
@@ -387,20 +390,20 @@ IDENTITIES = [
     Identity("api_key_prefix", ANON, MGMT_401, _header("X-API-Key", lambda w: w.api_key[:-1])),
     Identity("s3_secret_as_api_key", ANON, MGMT_401, _header("X-API-Key", lambda w: w.cred_a["secret_access_key"])),
     Identity("access_key_id_as_api_key", ANON, MGMT_401, _header("X-API-Key", lambda w: w.cred_a["access_key_id"])),
-    # Bearer: an unknown Authorization scheme on the S3 plane is 501 (only SigV4 is spoken there).
-    Identity("bearer_garbage", UNSUPPORTED, MGMT_401, _header("Authorization", lambda w: "Bearer garbage.garbage.x")),
-    Identity("bearer_api_key", UNSUPPORTED, MGMT_401, _header("Authorization", lambda w: "Bearer " + w.api_key)),
-    # Bearer JWTs (docs/management-api.md, "Bearer tokens"). On the S3 plane any Bearer is 501.
-    Identity("jwt_valid", UNSUPPORTED, MGMT_OK, _bearer(lambda w: w.fresh_jwt())),
-    Identity("jwt_expired", UNSUPPORTED, MGMT_401, _bearer(lambda w: w.expired_jwt)),
-    Identity("jwt_tampered_payload", UNSUPPORTED, MGMT_401, _bearer(_jwt_tampered_payload)),
-    Identity("jwt_tampered_signature", UNSUPPORTED, MGMT_401,
+    # Bearer: an unknown Authorization scheme on the S3 plane is 400 InvalidArgument, as AWS.
+    Identity("bearer_garbage", UNKNOWN_SCHEME, MGMT_401, _header("Authorization", lambda w: "Bearer garbage.garbage.x")),
+    Identity("bearer_api_key", UNKNOWN_SCHEME, MGMT_401, _header("Authorization", lambda w: "Bearer " + w.api_key)),
+    # Bearer JWTs (docs/management-api.md, "Bearer tokens"). On the S3 plane any Bearer is 400 InvalidArgument.
+    Identity("jwt_valid", UNKNOWN_SCHEME, MGMT_OK, _bearer(lambda w: w.fresh_jwt())),
+    Identity("jwt_expired", UNKNOWN_SCHEME, MGMT_401, _bearer(lambda w: w.expired_jwt)),
+    Identity("jwt_tampered_payload", UNKNOWN_SCHEME, MGMT_401, _bearer(_jwt_tampered_payload)),
+    Identity("jwt_tampered_signature", UNKNOWN_SCHEME, MGMT_401,
              _bearer(lambda w: w.fresh_jwt()[:-2] + ("AA" if not w.fresh_jwt().endswith("AA") else "BA"))),
-    Identity("jwt_alg_none", UNSUPPORTED, MGMT_401, _bearer(_jwt_alg_none)),
-    Identity("jwt_hs256_public_key", UNSUPPORTED, MGMT_401, _bearer(_jwt_hs256_with_public_key)),
-    Identity("jwt_unknown_kid", UNSUPPORTED, MGMT_401, _bearer(lambda w: _jwt_foreign_key(w, own_kid=True))),
-    Identity("jwt_foreign_key_known_kid", UNSUPPORTED, MGMT_401, _bearer(lambda w: _jwt_foreign_key(w, own_kid=False))),
-    Identity("jwt_refresh_token_as_access", UNSUPPORTED, MGMT_401, _bearer(lambda w: w.refresh_token)),
+    Identity("jwt_alg_none", UNKNOWN_SCHEME, MGMT_401, _bearer(_jwt_alg_none)),
+    Identity("jwt_hs256_public_key", UNKNOWN_SCHEME, MGMT_401, _bearer(_jwt_hs256_with_public_key)),
+    Identity("jwt_unknown_kid", UNKNOWN_SCHEME, MGMT_401, _bearer(lambda w: _jwt_foreign_key(w, own_kid=True))),
+    Identity("jwt_foreign_key_known_kid", UNKNOWN_SCHEME, MGMT_401, _bearer(lambda w: _jwt_foreign_key(w, own_kid=False))),
+    Identity("jwt_refresh_token_as_access", UNKNOWN_SCHEME, MGMT_401, _bearer(lambda w: w.refresh_token)),
 ]
 # The owner's SigV4 credentials mean nothing to the management API either.
 IDENTITY_BY_NAME = {i.name: i for i in IDENTITIES}
@@ -509,6 +512,7 @@ def s3_expect(identity, op):
             UNKNOWN_KEY: (403, "InvalidAccessKeyId"),
             EXPIRED: (403, "AccessDenied"),
             UNSUPPORTED: (501, "NotImplemented"),
+            UNKNOWN_SCHEME: (400, "InvalidArgument"),
             AMBIGUOUS: (400, "InvalidArgument"),
             SKEWED: (403, "RequestTimeTooSkewed"),
             BAD_SCOPE: (400, "AuthorizationHeaderMalformed"),

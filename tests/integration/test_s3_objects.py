@@ -207,3 +207,58 @@ def test_aws_cli_put_with_checksum(srv, bucket, tmp_path, algo):  # noqa: F811
     assert r.returncode == 0, r.stderr
     assert out.read_bytes() == data
     assert f"Checksum{algo}" in r.stdout
+
+
+def _raw_gets(port, url, n):
+    """n GETs of a presigned URL, one after another on one keep-alive connection (TCP_NODELAY,
+    each request in one send, as mamute-load and wrk send them). Returns (bodies, per-request
+    seconds)."""
+    import socket
+    import time
+    import urllib.parse
+    u = urllib.parse.urlsplit(url)
+    req = f"GET {u.path}?{u.query} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    buf, bodies, times = b"", [], []
+    try:
+        for _ in range(n):
+            t0 = time.monotonic()
+            sock.sendall(req)
+            while b"\r\n\r\n" not in buf:
+                chunk = sock.recv(65536)
+                assert chunk, "connection closed"
+                buf += chunk
+            head, _, rest = buf.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200"), head
+            length = int([ln.split(b":", 1)[1] for ln in head.split(b"\r\n")
+                          if ln.lower().startswith(b"content-length:")][0])
+            while len(rest) < length:
+                chunk = sock.recv(65536)
+                assert chunk, "connection closed"
+                rest += chunk
+            bodies.append(rest[:length])
+            buf = rest[length:]
+            times.append(time.monotonic() - t0)
+    finally:
+        sock.close()
+    return bodies, times
+
+
+@pytest.mark.parametrize("size", [0, 4096, 100 * 1024])
+def test_sequential_gets_on_one_connection_do_not_stall(srv, bucket, size):  # noqa: F811
+    """Regression (issue 7): 0-byte GETs had a p90 of 40+ ms, the signature of a response that
+    waits for a delayed ACK or for the shard loop's 100 ms tick instead of leaving at once.
+    N sequential GETs on one connection must take far less than N x 40 ms, and only a few may
+    take that long (a loaded machine stalls some). Generous bounds: not a timing benchmark."""
+    s3, _ = bucket
+    data = os.urandom(size)
+    s3.put_object(Bucket="objects-bucket", Key=f"seq/{size}", Body=data)
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": "objects-bucket", "Key": f"seq/{size}"},
+                                    ExpiresIn=600)
+    n = 100
+    bodies, times = _raw_gets(srv.s3_port, url, n)
+    assert all(b == data for b in bodies)
+    slow = sorted(t for t in times if t >= 0.035)
+    assert sum(times) < n * 0.020, f"{n} GETs took {sum(times):.2f} s; slowest {sorted(times)[-10:]}"
+    assert len(slow) <= n // 10, f"{len(slow)} of {n} GETs took >= 35 ms: {slow}"
