@@ -50,6 +50,12 @@ struct MetaDbOptions {
   int max_background_jobs = 2;
   /// Bloom filter bits per key (point lookups: HEAD/GET, credentials). 0 disables. Default: 10.
   int bloom_bits_per_key = 10;
+  /// Uncompressed data block size of new SST files, bytes (older files keep theirs).
+  /// Default: 16 KiB.
+  std::size_t data_block_bytes = 16u << 10;
+  /// Keys between restart points (full keys) in new data blocks: a Seek binary-searches the
+  /// restart points, then walks up to this many keys. Default: 16.
+  int block_restart_interval = 16;
   /// Keep RocksDB's info LOG quiet (warnings and above). Default: true.
   bool quiet_info_log = true;
 };
