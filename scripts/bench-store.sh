@@ -3,7 +3,8 @@
 #   - durable 4 KiB (and 64 KiB) PUTs through ObjectIo + CommitQueue vs a file-per-object
 #     store (create + write + fsync + rename + dir fsync) at the same concurrency;
 #   - RocksDB synced writes: one writer (db_bench fillsync's shape) vs group commit;
-#   - a delimiter listing of 1M keys under 1,000 prefixes vs a full scan;
+#   - a delimiter listing of 1M keys under 1,000 prefixes vs a full scan (p50/p99 and CPU p50
+#     over 200 runs; store_bench --runs to change);
 #   - buffered vs O_DIRECT writes of large objects (fio), the O_DIRECT decision in docs/storage.md.
 #   scripts/bench-store.sh [--dir DIR] [--seconds S] [--concurrency C] [--keys N] [--out FILE]
 # DIR must be on the disk being measured (default: a temp dir under /var/tmp, not a tmpfs).
