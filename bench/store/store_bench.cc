@@ -15,6 +15,12 @@
 // Usage: store_bench DIR [put|large|fillsync|list|all] [--seconds S] [--concurrency C]
 //                        [--keys N] [--prefixes P] [--sizes B,B,...] [--inline-threshold B]
 //                        [--gather-us US] [--recycle-wal N] [--write-behind 0|1]
+//                        [--runs R] [--reuse] [--profile]
+//   --runs R   listing repetitions for p50/p99 (default 200)
+//   --reuse    list: keep the 1M-key DB an earlier run left in DIR/list (profiling)
+//   --profile  list: time only the delimiter page (for perf / callgrind)
+//   --block-size B, --restart-interval N   list: MetaDbOptions for the load (A/B of table
+//              options; a --reuse'd DB keeps the options it was compacted with)
 // Prints Markdown table rows. Release builds only; never a timed test.
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -27,6 +33,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -82,6 +89,10 @@ struct Config {
   int recycle_wal = -1;
   /// ObjectIoOptions::write_behind; -1: its default.
   int write_behind = -1;
+  int list_runs = 200;  // timed listing repetitions (after one untimed-in-p50 first run)
+  bool reuse = false;   // list: keep an earlier load in DIR/list
+  bool profile = false;  // list: only the delimiter page, no object page or anchor scan
+  MetaDbOptions db;      // list: --block-size / --restart-interval experiments
 };
 
 MetaDbOptions DbOptions(const Config& cfg) {
@@ -369,9 +380,9 @@ void BenchLarge(const Config& cfg) {
 
 // ---------------------------------------------------------------- RocksDB fillsync
 
-std::unique_ptr<MetaDb> OpenDb(const std::string& dir) {
+std::unique_ptr<MetaDb> OpenDb(const std::string& dir, const MetaDbOptions& o = {}) {
   fs::create_directories(dir);
-  auto db = MetaDb::Open(dir);
+  auto db = MetaDb::Open(dir, o);
   if (!db) {
     Die("MetaDb::Open: " + db.error().ToString());
   }
@@ -461,77 +472,152 @@ void BenchFillSync(const Config& cfg) {
 // ---------------------------------------------------------------- delimiter listing
 
 struct ListTiming {
-  double best = 1e9;
-  double first = 0;
+  double first = 0;  // the first run: block cache cold for these blocks (warm index)
+  double p50 = 0;
+  double p99 = 0;
+  double cpu_p50 = 0;  // this thread's CPU time: what the listing costs without preemption
   ListResult result;
 };
 
+double ThreadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+double Percentile(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  const std::size_t i = std::min(v.size() - 1, static_cast<std::size_t>(q * (v.size() - 1) + 0.5));
+  return v[i];
+}
+
+// `runs` repetitions after the first; p50/p99 over them (the first is reported on its own).
 ListTiming TimeListing(const MetaDb& db, const ListRequest& req, int runs) {
   ListTiming t;
-  for (int i = 0; i < runs; ++i) {
+  std::vector<double> times, cpu;
+  times.reserve(static_cast<std::size_t>(runs));
+  cpu.reserve(static_cast<std::size_t>(runs));
+  for (int i = 0; i <= runs; ++i) {
+    const double c0 = ThreadCpuSeconds();
     const auto t0 = Clock::now();
     auto r = ListObjectsV2(db, req);
     const double s = Seconds(t0, Clock::now());
+    const double c = ThreadCpuSeconds() - c0;
     if (!r) {
       Die("ListObjectsV2: " + r.error().ToString());
     }
     if (i == 0) {
       t.first = s;
+      t.result = std::move(*r);
+    } else {
+      times.push_back(s);
+      cpu.push_back(c);
     }
-    t.best = std::min(t.best, s);
-    t.result = std::move(*r);
   }
+  t.cpu_p50 = Percentile(cpu, 0.5);
+  t.p50 = Percentile(times, 0.5);
+  t.p99 = Percentile(times, 0.99);
   return t;
 }
 
-void BenchList(const Config& cfg) {
-  std::unique_ptr<MetaDb> db = OpenDb(cfg.dir + "/list");
-  const BucketId bucket = 7;
+std::string ListKey(uint64_t p, uint64_t k) {
+  char key[64];
+  std::snprintf(key, sizeof(key), "dir%05llu/object-%07llu.json", static_cast<unsigned long long>(p),
+                static_cast<unsigned long long>(k));
+  return key;
+}
+
+// Loads `keys` keys under `prefixes` prefixes into bucket 7, flushed and compacted. With --reuse
+// an earlier load in the same directory is kept (its last key is checked).
+double LoadListing(const Config& cfg, MetaDb& db, BucketId bucket) {
+  const uint64_t per_prefix = cfg.keys / cfg.prefixes;
+  if (cfg.reuse) {
+    std::string v;
+    if (db.Get(Cf::kObjects, ObjectKey(bucket, ListKey(cfg.prefixes - 1, per_prefix - 1)), &v)
+            .ok()) {
+      return 0;
+    }
+  }
   ObjectRecord rec;
   rec.size = 0;
   rec.etag = std::string(16, '\x01');
   std::string value;
   EncodeObject(rec, &value);
-
-  const uint64_t per_prefix = cfg.keys / cfg.prefixes;
   const auto l0 = Clock::now();
-  MetaBatch mb(*db);
+  MetaBatch mb(db);
   uint64_t loaded = 0;
   for (uint64_t p = 0; p < cfg.prefixes; ++p) {
     for (uint64_t k = 0; k < per_prefix; ++k) {
-      char key[64];
-      std::snprintf(key, sizeof(key), "dir%05llu/object-%07llu.json",
-                    static_cast<unsigned long long>(p), static_cast<unsigned long long>(k));
-      Check(mb.Put(Cf::kObjects, ObjectKey(bucket, key), value), "batch Put");
+      Check(mb.Put(Cf::kObjects, ObjectKey(bucket, ListKey(p, k)), value), "batch Put");
       if (++loaded % 10000 == 0) {
-        Check(db->Write(mb.rep(), /*sync=*/false), "bulk Write");
+        Check(db.Write(mb.rep(), /*sync=*/false), "bulk Write");
         mb.Clear();
       }
     }
   }
-  Check(db->Write(mb.rep(), /*sync=*/true), "bulk Write");
+  Check(db.Write(mb.rep(), /*sync=*/true), "bulk Write");
   // Flush and compact so the listing reads SSTs as a long-lived bucket would.
-  Check(FromRocks(db->db()->Flush(rocksdb::FlushOptions(), db->handle(Cf::kObjects)), "flush"),
+  Check(FromRocks(db.db()->Flush(rocksdb::FlushOptions(), db.handle(Cf::kObjects)), "flush"),
         "flush");
-  Check(FromRocks(db->db()->CompactRange(rocksdb::CompactRangeOptions(), db->handle(Cf::kObjects),
-                                         nullptr, nullptr),
+  Check(FromRocks(db.db()->CompactRange(rocksdb::CompactRangeOptions(), db.handle(Cf::kObjects),
+                                        nullptr, nullptr),
                   "compact"),
         "compact");
-  const double load_s = Seconds(l0, Clock::now());
+  return Seconds(l0, Clock::now());
+}
+
+void BenchList(const Config& cfg) {
+  std::unique_ptr<MetaDb> db = OpenDb(cfg.dir + "/list", cfg.db);
+  const BucketId bucket = 7;
+  const double load_s = LoadListing(cfg, *db, bucket);
+  std::string files;
+  db->db()->GetProperty(db->handle(Cf::kObjects), "rocksdb.num-files-at-level0", &files);
+  std::string l0_files = files;
+  db->db()->GetProperty(db->handle(Cf::kObjects), "rocksdb.estimate-num-keys", &files);
+  const uint64_t loaded = std::stoull(files);
 
   // The delimiter page: 1,000 common prefixes; then one prefix's 1,000 keys without a
-  // delimiter (a page of objects). Best of 5 each (caches warm after the first).
+  // delimiter (a page of objects). The first run of each is reported apart (its data blocks
+  // come into the block cache); p50/p99 over the next `runs`.
   ListRequest delim;
   delim.bucket = bucket;
   delim.delimiter = "/";
   delim.max_keys = 1000;
-  const ListTiming list = TimeListing(*db, delim, 5);
+  const ListTiming list = TimeListing(*db, delim, cfg.list_runs);
+  if (cfg.profile) {
+    std::printf("delimiter page: %zu common prefixes, %llu keys touched, p50 %.3f ms, CPU p50 "
+                "%.3f ms, first %.2f ms\n",
+                list.result.common_prefixes.size(),
+                static_cast<unsigned long long>(list.result.keys_visited), list.p50 * 1e3,
+                list.cpu_p50 * 1e3, list.first * 1e3);
+    return;
+  }
   ListRequest page;
   page.bucket = bucket;
   page.prefix = "dir00500/";
   page.max_keys = 1000;
-  const ListTiming one = TimeListing(*db, page, 5);
-  const double best_list = list.best, first_list = list.first, best_page = one.best;
+  const ListTiming one = TimeListing(*db, page, cfg.list_runs);
+  // Next-before-Seek's shape: 1,000 prefixes of one key each in another bucket.
+  const BucketId small_bucket = 8;
+  {
+    std::string v;
+    if (!db->Get(Cf::kObjects, ObjectKey(small_bucket, ListKey(cfg.prefixes - 1, 0)), &v).ok()) {
+      ObjectRecord rec;
+      rec.etag = std::string(16, '\x01');
+      EncodeObject(rec, &v);
+      MetaBatch mb(*db);
+      for (uint64_t p = 0; p < cfg.prefixes; ++p) {
+        Check(mb.Put(Cf::kObjects, ObjectKey(small_bucket, ListKey(p, 0)), v), "batch Put");
+      }
+      Check(db->Write(mb.rep(), /*sync=*/false), "small Write");
+      Check(FromRocks(db->db()->Flush(rocksdb::FlushOptions(), db->handle(Cf::kObjects)),
+                      "flush"),
+            "flush");
+    }
+  }
+  ListRequest small = delim;
+  small.bucket = small_bucket;
+  const ListTiming one_key = TimeListing(*db, small, cfg.list_runs);
   const uint64_t visited = list.result.keys_visited;
   const std::size_t prefixes_returned = list.result.common_prefixes.size();
   // The anchor: every key of the bucket, one iterator pass (what a naive delimiter listing
@@ -553,17 +639,35 @@ void BenchList(const Config& cfg) {
     best_scan = std::min(best_scan, Seconds(t0, Clock::now()));
   }
   Check(db->Close(), "MetaDb::Close");
-  std::printf("| Listing, %llu keys under %llu prefixes (loaded + compacted in %.1f s) | keys "
-              "touched | wall time | ratio to the full scan |\n|---|---:|---:|---:|\n",
+  char how[64] = "reused";
+  if (load_s > 0) {
+    std::snprintf(how, sizeof(how), "loaded + compacted in %.1f s", load_s);
+  }
+  std::printf("| Listing, ~%llu keys under %llu prefixes (%s; L0 files: %s) | keys touched | "
+              "Seeks | p50 | p99 | CPU p50 | first run | p50 ratio to the full scan |\n"
+              "|---|---:|---:|---:|---:|---:|---:|---:|\n",
               static_cast<unsigned long long>(loaded), static_cast<unsigned long long>(cfg.prefixes),
-              load_s);
-  std::printf("| delimiter '/', max-keys 1000: %zu common prefixes (best of 5; first %.2f ms) | "
-              "%llu | %.2f ms | %.4fx |\n",
-              prefixes_returned, first_list * 1e3, static_cast<unsigned long long>(visited),
-              best_list * 1e3, best_list / best_scan);
-  std::printf("| one prefix, no delimiter, 1000 objects (best of 5) | 1000 | %.2f ms | %.4fx |\n",
-              best_page * 1e3, best_page / best_scan);
-  std::printf("| anchor: iterate all keys of the bucket (best of 3) | %llu | %.1f ms | 1.00x |\n",
+              how, l0_files.c_str());
+  std::printf("| delimiter '/', max-keys 1000: %zu common prefixes (%d runs) | %llu | %llu | "
+              "%.3f ms | %.3f ms | %.3f ms | %.2f ms | %.4fx |\n",
+              prefixes_returned, cfg.list_runs, static_cast<unsigned long long>(visited),
+              static_cast<unsigned long long>(list.result.seeks),
+              list.p50 * 1e3, list.p99 * 1e3, list.cpu_p50 * 1e3, list.first * 1e3,
+              list.p50 / best_scan);
+  std::printf("| same, another bucket: %zu prefixes of one key each (%d runs) | %llu | %llu | "
+              "%.3f ms | %.3f ms | %.3f ms | %.2f ms | %.4fx |\n",
+              one_key.result.common_prefixes.size(), cfg.list_runs,
+              static_cast<unsigned long long>(one_key.result.keys_visited),
+              static_cast<unsigned long long>(one_key.result.seeks), one_key.p50 * 1e3,
+              one_key.p99 * 1e3, one_key.cpu_p50 * 1e3, one_key.first * 1e3,
+              one_key.p50 / best_scan);
+  std::printf("| one prefix, no delimiter, 1000 objects (%d runs) | %llu | %llu | %.3f ms | "
+              "%.3f ms | %.3f ms | %.2f ms | %.4fx |\n",
+              cfg.list_runs, static_cast<unsigned long long>(one.result.keys_visited),
+              static_cast<unsigned long long>(one.result.seeks),
+              one.p50 * 1e3, one.p99 * 1e3, one.cpu_p50 * 1e3, one.first * 1e3,
+              one.p50 / best_scan);
+  std::printf("| anchor: iterate all keys of the bucket (best of 3) | %llu | 1 | %.1f ms | | | | 1.00x |\n",
               static_cast<unsigned long long>(scanned), best_scan * 1e3);
   std::fflush(stdout);
 }
@@ -577,7 +681,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: store_bench DIR [put|large|fillsync|list|all] [--seconds S] [--concurrency C] "
                  "[--keys N] [--prefixes P] [--sizes B,B,...] [--inline-threshold B]\n"
-                 "       [--gather-us US] [--recycle-wal N] [--write-behind 0|1]\n");
+                 "       [--gather-us US] [--recycle-wal N] [--write-behind 0|1] [--runs R] [--reuse]\n"
+                 "       [--profile] [--block-size B] [--restart-interval N]\n");
     return 2;
   }
   Config cfg;
@@ -617,6 +722,16 @@ int main(int argc, char** argv) {
       cfg.write_behind = std::stoi(next());
     } else if (a == "--inline-threshold") {
       cfg.inline_threshold = static_cast<uint32_t>(std::stoul(next()));
+    } else if (a == "--runs") {
+      cfg.list_runs = std::max(1, std::stoi(next()));
+    } else if (a == "--reuse") {
+      cfg.reuse = true;
+    } else if (a == "--profile") {
+      cfg.profile = true;
+    } else if (a == "--block-size") {
+      cfg.db.data_block_bytes = std::stoull(next());
+    } else if (a == "--restart-interval") {
+      cfg.db.block_restart_interval = std::stoi(next());
     } else {
       cfg.what = a;
     }

@@ -95,6 +95,8 @@ Result<ListResult> List(const MetaDb& db, const ListRequest& req,
   std::string_view last_item;  // points into res (stable: vectors are not touched after)
   std::size_t count = 0;
   std::string next_seek;
+  int probe_skip = 0;  // common prefixes left to Seek past without a Next() probe first
+  ++res.seeks;
   for (it->Seek(rocksdb::Slice(seek)); it->Valid();) {
     ++res.keys_visited;
     const rocksdb::Slice k = it->key();
@@ -118,14 +120,30 @@ Result<ListResult> List(const MetaDb& db, const ListRequest& req,
           res.common_prefixes.emplace_back(cp);
           ++count;
         }
+        // bucket‖cp, copied: `k` and `cp` die with the iterator's position.
+        next_seek.assign(k.data(), kBucketIdSize + cp.size());
+        if (probe_skip == 0) {
+          // Next-before-Seek: a prefix of one key is left by this Next alone.
+          it->Next();
+          if (!it->Valid()) {
+            continue;  // the end (or an error, checked below)
+          }
+          const rocksdb::Slice n = it->key();
+          if (!std::string_view(n.data(), n.size()).starts_with(next_seek)) {
+            continue;  // the first key after cp: the loop takes it from here
+          }
+          ++res.keys_visited;
+          probe_skip = kListProbeBackoff;
+        } else {
+          --probe_skip;
+        }
         // Skip every key under cp with one seek instead of visiting them.
-        next_seek = bucket_prefix;
-        next_seek.append(cp);
         std::optional<std::string> succ = PrefixSuccessor(next_seek);
         if (!succ) {
           break;
         }
         next_seek = std::move(*succ);
+        ++res.seeks;
         it->Seek(rocksdb::Slice(next_seek));
         continue;
       }

@@ -2,7 +2,8 @@
 //
 // Keys are returned in byte order. With a delimiter, each common prefix is emitted once and the
 // iterator then SEEKS past every key under it (to PrefixSuccessor(prefix)), so a listing costs
-// O(entries returned), not O(keys under the prefixes): ListResult::keys_visited proves it.
+// O(entries returned), not O(keys under the prefixes): ListResult::keys_visited proves it. A
+// prefix that holds a single key is left with one Next() instead (kListProbeBackoff).
 //
 // Blocking: these run RocksDB iterators (block cache or disk). Call them off a shard's loop or
 // accept the latency of a cached read.
@@ -24,6 +25,12 @@ namespace mamute::store {
 
 /// S3's ceiling on max-keys; larger requests are clamped (aws-cli sends 9999999).
 inline constexpr int64_t kMaxListKeys = 1000;
+
+/// Next-before-Seek: after a common prefix, the iterator first tries one Next() (a cached Next
+/// costs about a tenth of a Seek); when that key is still under the prefix it Seeks, and the
+/// next this-many common prefixes Seek straight away. A prefix of one key costs a Next; a
+/// page of big prefixes pays one extra Next per (this + 1) prefixes.
+inline constexpr int kListProbeBackoff = 8;
 
 struct ListRequest {
   BucketId bucket = 0;
@@ -64,6 +71,9 @@ struct ListResult {
   /// Keys the iterator was positioned on. A delimiter listing touches about one key per
   /// common prefix, however many keys each prefix holds.
   uint64_t keys_visited = 0;
+  /// Iterator Seeks issued: the first one, plus one per common prefix that a Next() probe
+  /// did not leave (kListProbeBackoff).
+  uint64_t seeks = 0;
 
   /// <KeyCount>: objects + common prefixes.
   std::size_t key_count() const { return objects.size() + common_prefixes.size(); }

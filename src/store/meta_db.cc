@@ -30,7 +30,8 @@ rocksdb::ColumnFamilyOptions CfOptions(Cf cf, const MetaDbOptions& o,
   rocksdb::ColumnFamilyOptions c;
   rocksdb::BlockBasedTableOptions t;
   t.block_cache = cache;
-  t.block_size = 16 * 1024;
+  t.block_size = o.data_block_bytes;
+  t.block_restart_interval = o.block_restart_interval;
   t.format_version = 5;
   // Index and filter blocks compete for the cache instead of growing without bound; L0's stay
   // pinned because every lookup touches them.

@@ -54,6 +54,12 @@ struct MetaDbOptions {
   /// overwritten in place, so a synced commit's fdatasync has no file size or extent change
   /// for the filesystem's journal to commit. Default: 0 (see docs/storage.md).
   int recycle_wal_files = 0;
+  /// Uncompressed data block size of new SST files, bytes (older files keep theirs).
+  /// Default: 16 KiB.
+  std::size_t data_block_bytes = 16u << 10;
+  /// Keys between restart points (full keys) in new data blocks: a Seek binary-searches the
+  /// restart points, then walks up to this many keys. Default: 16.
+  int block_restart_interval = 16;
   /// Keep RocksDB's info LOG quiet (warnings and above). Default: true.
   bool quiet_info_log = true;
 };

@@ -185,6 +185,54 @@ TEST_F(ListingTest, LastBucketIdAndAll0xffPrefix) {
   EXPECT_EQ(r->common_prefixes, (std::vector<std::string>{"\xff"s}));
 }
 
+// Pages through one listing with continuation tokens (v2) or markers (v1) and checks that the
+// pages together are exactly the model's one-page result: no duplicates, no gaps.
+void ExpectPagesMatchModel(const MetaDb& db, BucketId bucket, const std::vector<std::string>& keys,
+                           const std::string& prefix, const std::string& delim, int64_t max,
+                           bool v1) {
+  const std::vector<ModelEntry> want = Model(keys, prefix, delim, "");
+  std::vector<ModelEntry> got;
+  std::string token;
+  std::string marker;
+  const std::string where = "prefix=" + Printable(prefix) + " delim=" + Printable(delim) +
+                            " max=" + std::to_string(max) + (v1 ? " v1" : " v2");
+  for (int page = 0; page < 200; ++page) {
+    ListRequest req;
+    req.bucket = bucket;
+    req.prefix = prefix;
+    req.delimiter = delim;
+    req.max_keys = max;
+    if (v1) {
+      req.start_after = marker;
+    } else {
+      req.continuation_token = token;
+    }
+    auto r = v1 ? ListObjectsV1(db, req) : ListObjectsV2(db, req);
+    ASSERT_TRUE(r.has_value()) << where << ": " << r.error().ToString();
+    ASSERT_LE(r->key_count(), static_cast<std::size_t>(max)) << where;
+    auto entries = Entries(*r);
+    got.insert(got.end(), entries.begin(), entries.end());
+    if (!r->is_truncated) {
+      EXPECT_TRUE(r->next_continuation_token.empty()) << where;
+      break;
+    }
+    ASSERT_EQ(r->key_count(), static_cast<std::size_t>(max)) << where;
+    if (v1) {
+      if (delim.empty()) {
+        EXPECT_TRUE(r->next_marker.empty()) << where;
+        marker = r->objects.back().key;
+      } else {
+        ASSERT_FALSE(r->next_marker.empty()) << where;
+        marker = r->next_marker;
+      }
+    } else {
+      ASSERT_FALSE(r->next_continuation_token.empty()) << where;
+      token = r->next_continuation_token;
+    }
+  }
+  EXPECT_EQ(got, want) << where;
+}
+
 // Paging through any listing with continuation tokens gives exactly the one-page result: no
 // duplicates, no gaps, whatever the page size; v1 with NextMarker / last key gives the same.
 TEST_F(ListingTest, PaginationMatchesModel) {
@@ -197,53 +245,73 @@ TEST_F(ListingTest, PaginationMatchesModel) {
   const std::string delims[] = {"", "/", "20", "\x00"s, "a"};
   for (const std::string& prefix : prefixes) {
     for (const std::string& delim : delims) {
-      const std::vector<ModelEntry> want = Model(keys, prefix, delim, "");
       for (int64_t max : {1, 2, 3, 7, 1000}) {
         for (bool v1 : {false, true}) {
-          std::vector<ModelEntry> got;
-          std::string token;
-          std::string marker;
-          std::string where = "prefix=" + Printable(prefix) + " delim=" + Printable(delim) +
-                              " max=" + std::to_string(max) + (v1 ? " v1" : " v2");
-          for (int page = 0; page < 200; ++page) {
-            ListRequest req;
-            req.bucket = 3;
-            req.prefix = prefix;
-            req.delimiter = delim;
-            req.max_keys = max;
-            if (v1) {
-              req.start_after = marker;
-            } else {
-              req.continuation_token = token;
-            }
-            auto r = v1 ? ListObjectsV1(*db_, req) : ListObjectsV2(*db_, req);
-            ASSERT_TRUE(r.has_value()) << where << ": " << r.error().ToString();
-            ASSERT_LE(r->key_count(), static_cast<std::size_t>(max)) << where;
-            auto entries = Entries(*r);
-            got.insert(got.end(), entries.begin(), entries.end());
-            if (!r->is_truncated) {
-              EXPECT_TRUE(r->next_continuation_token.empty()) << where;
-              break;
-            }
-            ASSERT_EQ(r->key_count(), static_cast<std::size_t>(max)) << where;
-            if (v1) {
-              if (delim.empty()) {
-                EXPECT_TRUE(r->next_marker.empty()) << where;
-                marker = r->objects.back().key;
-              } else {
-                ASSERT_FALSE(r->next_marker.empty()) << where;
-                marker = r->next_marker;
-              }
-            } else {
-              ASSERT_FALSE(r->next_continuation_token.empty()) << where;
-              token = r->next_continuation_token;
-            }
-          }
-          EXPECT_EQ(got, want) << where;
+          ExpectPagesMatchModel(*db_, 3, keys, prefix, delim, max, v1);
         }
       }
     }
   }
+}
+
+// Next-before-Seek (kListProbeBackoff): the probe's Next lands on the first key after a common
+// prefix, on another key under it, or on nothing; each must list exactly what the model says.
+// Edges: the next key right at the prefix boundary ("a/" then "a0", '0' = '/' + 1), keys equal
+// to their prefix, 0xff bytes (the prefix successor carries), a big prefix that sends the
+// listing into backoff followed by one-key prefixes (probing resumes), continuation tokens
+// and markers landing inside a prefix (every page size), flushed to an SST and in the memtable.
+TEST_F(ListingTest, NextBeforeSeekMatchesModel) {
+  std::vector<std::string> keys = {
+      "a/", "a0", "b/", "b/x", "b0", "c/", "c/\xff"s, "c/\xff\xff"s, "c0",
+      "d\xff/"s, "d\xff/\xff"s, "d\xff0"s, "d\xff\xff/"s, "d\xff\xff/x"s, "\xff/"s,
+      "\xff/\xff"s, "\xff\xff"s,
+  };
+  for (int i = 0; i < 40; ++i) {
+    keys.push_back("big/" + std::to_string(100 + i));  // one prefix, many keys
+  }
+  for (int i = 0; i < 2 * kListProbeBackoff + 3; ++i) {
+    keys.push_back("m" + std::to_string(100 + i) + "/only");  // one key each
+  }
+  for (int i = 0; i < 5; ++i) {
+    keys.push_back("n" + std::to_string(i) + "/1");  // two keys each
+    keys.push_back("n" + std::to_string(i) + "/2");
+  }
+  for (bool flushed : {false, true}) {
+    if (flushed) {
+      ASSERT_TRUE(db_->db()->Flush(rocksdb::FlushOptions(), db_->handle(Cf::kObjects)).ok());
+    } else {
+      PutKeys(*db_, 5, keys);
+    }
+    for (const std::string& prefix : {""s, "c/"s, "d\xff"s, "\xff"s}) {
+      for (const std::string& delim : {"/"s, "\xff"s, "0"s}) {
+        for (int64_t max : {1, 2, 3, 5, 1000}) {
+          for (bool v1 : {false, true}) {
+            ExpectPagesMatchModel(*db_, 5, keys, prefix, delim, max, v1);
+          }
+        }
+      }
+    }
+  }
+
+  // One-key prefixes cost no Seek beyond the first; a big prefix costs one, and its failed
+  // probe makes the next kListProbeBackoff prefixes Seek without probing.
+  ListRequest req;
+  req.bucket = 5;
+  req.prefix = "m";
+  req.delimiter = "/";
+  auto r = ListObjectsV2(*db_, req);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->common_prefixes.size(), static_cast<std::size_t>(2 * kListProbeBackoff + 3));
+  EXPECT_EQ(r->seeks, 1u);
+  EXPECT_EQ(r->keys_visited, r->common_prefixes.size());
+  req.prefix = "";
+  r = ListObjectsV2(*db_, req);
+  ASSERT_TRUE(r.has_value());
+  // 31 common prefixes: a/ (probe → "a0"), b/ (probe fails: "b/x"; Seek, backoff), big/ c/
+  // d\xff/ d\xff\xff/ m100/..m103/ (8 Seeks), m104/..m118/ (probes resume and succeed), n0/
+  // (fails), n1/..n4/ \xff/ (backoff Seeks). The old one-Seek-per-prefix path: 32.
+  EXPECT_EQ(r->common_prefixes.size(), 31u);
+  EXPECT_EQ(r->seeks, 16u);
 }
 
 TEST_F(ListingTest, MaxKeysEdges) {
@@ -441,15 +509,19 @@ TEST_F(ListingTest, SeekPastCommonPrefixVisitsOneKeyPerPrefix) {
   EXPECT_EQ(r->common_prefixes.size(), static_cast<std::size_t>(kPrefixes));
   EXPECT_TRUE(r->objects.empty());
   EXPECT_FALSE(r->is_truncated);
-  EXPECT_LE(r->keys_visited, static_cast<uint64_t>(kPrefixes));
+  // One Seek per prefix; a failed Next() probe adds a visit every kListProbeBackoff + 1.
+  const uint64_t probes = kPrefixes / (kListProbeBackoff + 1) + 1;
+  EXPECT_LE(r->keys_visited, static_cast<uint64_t>(kPrefixes) + probes);
+  EXPECT_LE(r->seeks, static_cast<uint64_t>(kPrefixes) + 1);
 
-  // Paged, 10 prefixes a page: each page visits at most 11 keys (10 + the look-ahead).
+  // Paged, 10 prefixes a page: each page visits at most 13 keys (10, the look-ahead, and two
+  // probes: the first prefix's and the one after the backoff).
   std::size_t total = 0;
   req.max_keys = 10;
   for (int page = 0; page < 20; ++page) {
     r = ListObjectsV2(*db_, req);
     ASSERT_TRUE(r.has_value());
-    EXPECT_LE(r->keys_visited, 11u);
+    EXPECT_LE(r->keys_visited, 13u);
     total += r->common_prefixes.size();
     if (!r->is_truncated) {
       break;
