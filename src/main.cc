@@ -297,6 +297,16 @@ void PrintFsckReport(const store::FsckReport& r, bool repair) {
   for (const auto& m : r.missing) std::printf("record with missing data: %s\n", m.path.c_str());
   for (const auto& c : r.corrupt) std::printf("corrupt record: %s\n", c.c_str());
   for (const auto& p : r.orphan_parts) std::printf("part record without its upload: %s\n", p.c_str());
+  for (store::BucketId b : r.dead_buckets) {
+    std::printf("records of a deleted bucket%s: bucket id %016llx\n", repair ? " (removed)" : "",
+                static_cast<unsigned long long>(b));
+  }
+  if (!r.dead_buckets.empty()) {
+    std::printf("deleted buckets: %zu, their object records: %llu, uploads: %llu, records removed: %llu\n",
+                r.dead_buckets.size(), static_cast<unsigned long long>(r.dead_bucket_objects),
+                static_cast<unsigned long long>(r.dead_bucket_uploads),
+                static_cast<unsigned long long>(r.records_reclaimed));
+  }
   for (const auto& e : r.errors) std::printf("error: %s\n", e.c_str());
   std::printf("%s\n", r.clean() ? "clean" : (repair ? "repaired what can be repaired" : "problems found"));
 }
@@ -317,7 +327,9 @@ int RunFsck(int argc, char** argv) {
       std::printf("Usage: mamute fsck [--data-dir DIR]... [--repair]\n\n"
                   "Give every data dir, in the server's --data-dir order (default: ./data).\n"
                   "Reports data files without metadata, leftover temp files, records whose data file is\n"
-                  "missing and undecodable records. --repair removes orphan and temp files (never metadata).\n"
+                  "missing, undecodable records and records of deleted buckets (an interrupted purge).\n"
+                  "--repair removes orphan and temp files and the records of deleted buckets (never other\n"
+                  "metadata).\n"
                   "Exit: 0 clean (or repaired), 1 problems remain, 2 error (e.g. the server holds the DB).\n");
       return 0;
     } else {
@@ -333,7 +345,7 @@ int RunFsck(int argc, char** argv) {
   }
   PrintFsckReport(*r, repair);
   bool remaining = !r->missing.empty() || !r->corrupt.empty() || !r->orphan_parts.empty() || !r->errors.empty() ||
-                   (!repair && (!r->orphan_files.empty() || !r->temp_files.empty()));
+                   (!repair && (!r->orphan_files.empty() || !r->temp_files.empty() || !r->dead_buckets.empty()));
   return remaining ? 1 : 0;
 }
 
@@ -385,6 +397,11 @@ int Run(int argc, char** argv) {
   if (auto rep = store::Fsck(*node->db, store::FsckOptions{opt.data_dirs, true}); !rep) {
     MLOG_ERROR("start-up recovery scan failed: %s", rep.error().ToString().c_str());
   } else {
+    if (!rep->dead_buckets.empty()) {
+      // An interrupted purge (crash or error during a bucket's force delete).
+      MLOG_WARN("recovery: removed %llu record(s) of %zu deleted bucket(s) (an interrupted purge)",
+                static_cast<unsigned long long>(rep->records_reclaimed), rep->dead_buckets.size());
+    }
     if (rep->removed != 0) MLOG_INFO("recovery: removed %llu leftover file(s)", static_cast<unsigned long long>(rep->removed));
     for (const auto& m : rep->missing) MLOG_ERROR("recovery: a record names a missing data file: %s", m.path.c_str());
     for (const auto& c : rep->corrupt) MLOG_ERROR("recovery: corrupt record: %s", c.c_str());

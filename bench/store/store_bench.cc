@@ -240,6 +240,17 @@ PutRun RunObjectIoPuts(const Config& cfg, const std::string& dir, std::size_t si
     Die("NodeStore::Open: " + node_or.error().ToString());
   }
   std::unique_ptr<NodeStore> node = std::move(*node_or);
+  {
+    // PUTs commit only under a bucket that exists (CheckBucketLive): the bench writes bucket 1.
+    BucketRecord b;
+    b.id = 1;
+    b.name = "bench";
+    std::string v;
+    EncodeBucket(b, &v);
+    if (Status st = node->db->Put(Cf::kBuckets, BucketKey(1), v); !st.ok()) {
+      Die("bucket record: " + st.ToString());
+    }
+  }
   core::ShardConfig sc;
   sc.id = 0;
   sc.recv_buffers = 0;

@@ -36,6 +36,7 @@ constexpr std::pair<std::string_view, FileOp> kOps[] = {
     {"dirsync", FileOp::kDirSync}, {"parentsync", FileOp::kParentSync},
     {"rename", FileOp::kRename},   {"mkdir", FileOp::kMkdir},
     {"read", FileOp::kRead},       {"unlink", FileOp::kUnlink}, {"meta", FileOp::kMeta},
+    {"walwrite", FileOp::kWalWrite}, {"walsync", FileOp::kWalSync},
 };
 
 std::string_view OpName(FileOp op) noexcept {
@@ -138,6 +139,12 @@ Status Configure(std::string_view spec) {
   return Status::Ok();
 }
 
+void Reset() noexcept {
+  g_armed = false;
+  delete g_rules;
+  g_rules = nullptr;
+}
+
 int Check(FileOp op, std::string_view subject) noexcept {
   if (g_rules == nullptr) {
     return 0;
@@ -169,6 +176,8 @@ Status Configure(std::string_view spec) {
   return Status::NotImplemented("MAMUTE_FAULTS is set but this build has no fault injection "
                                 "(meson -Dfault_injection=enabled)");
 }
+
+void Reset() noexcept { g_armed = false; }
 
 int Check(FileOp, std::string_view) noexcept { return 0; }
 

@@ -29,6 +29,8 @@ enum class FileOp : uint8_t {
   kRead,     ///< read of a data file (GET)
   kUnlink,   ///< unlinkat of a temp or replaced data file
   kMeta,     ///< the synced RocksDB write of a commit group (metadata, WAL)
+  kWalWrite, ///< RocksDB's own append to its WAL file (store/fault_fs.h)
+  kWalSync,  ///< RocksDB's own sync of its WAL file (store/fault_fs.h)
 };
 
 /// True once at least one rule is configured (set before the shards start, never after).
@@ -39,17 +41,24 @@ inline bool Armed() noexcept { return g_armed; }
 bool Compiled() noexcept;
 
 /// Parses MAMUTE_FAULTS: rules separated by ';', each a comma-separated list of
-///   op=open|diropen|write|sync|dirsync|parentsync|rename|mkdir|read|unlink|meta   (required)
+///   op=open|diropen|write|sync|dirsync|parentsync|rename|mkdir|read|unlink|meta|walwrite|walsync
+///                (required)
 ///   match=TEXT   the rule applies only when the subject contains TEXT (default: always).
 ///                Subjects: the object key for a PUT's file ops and for `meta` (the raw keys
 ///                of the batch), "<upload id>/<part number>" for UploadPart's file ops, the
-///                data file's path (objects/xx/yy/<id>) for a GET.
+///                data file's path (objects/xx/yy/<id>) for a GET; for walwrite the bytes
+///                RocksDB appends to its WAL (the batch's keys are in them), for walsync the
+///                bytes appended since the WAL's last sync.
 ///   after=N      the first N matching operations succeed (default 0)
 ///   count=N      then this many fail (default 1; 0: every later one)
 ///   errno=NAME   EIO (default), ENOSPC, EDQUOT, EROFS, ENOMEM or a number
 /// Start-up only (not thread-safe). InvalidArgument on a bad rule; NotImplemented when the
 /// build has no fault injection.
 [[nodiscard]] Status Configure(std::string_view spec);
+
+/// Drops every rule and disarms (unit tests that arm rules for one case). Not thread-safe:
+/// nothing may be calling Check() meanwhile.
+void Reset() noexcept;
 
 /// The errno to inject for this operation (> 0), or 0 to let it run. Call only when Armed().
 /// Thread-safe (rules are immutable after Configure; counters are atomic). Logs each fault.

@@ -34,6 +34,13 @@ void AppendCounter(std::string* out, const char* name, const char* help, std::st
   out->append(buf, static_cast<std::size_t>(n));
 }
 
+void AppendUnlabelled(std::string* out, const char* name, const char* type, const char* help, int64_t value) {
+  Help(*out, name, type, help);
+  char buf[160];
+  int n = std::snprintf(buf, sizeof(buf), "%s %lld\n", name, static_cast<long long>(value));
+  out->append(buf, static_cast<std::size_t>(n));
+}
+
 std::string MetricsRegistry::RenderPrometheus() const {
   std::string out;
   out.reserve(8192);

@@ -52,6 +52,10 @@ struct ServerMetrics {
 void AppendCounter(std::string* out, const char* name, const char* help, std::string_view service, int shard,
                    uint64_t value);
 
+/// Appends one unlabelled metric (HELP, TYPE `type` = "counter"/"gauge", value): node-wide
+/// state such as the store's.
+void AppendUnlabelled(std::string* out, const char* name, const char* type, const char* help, int64_t value);
+
 /// All servers' metrics, registered at start-up (cold path), read by /metrics.
 class MetricsRegistry {
  public:

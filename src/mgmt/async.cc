@@ -209,4 +209,27 @@ std::string RenderMgmtMetrics(const MgmtCounters& c, int shard) {
   return out;
 }
 
+std::string RenderStoreMetrics(const store::NodeStore& node) {
+  std::string out;
+  if (!node.db || !node.commits) return out;
+  const store::MetaDbHealth h = node.db->health();
+  const store::CommitQueueStats c = node.commits->stats();
+  http::AppendUnlabelled(&out, "mamute_store_meta_read_only", "gauge",
+                    "1 while the metadata DB refuses writes after a disk error (2: until a restart), else 0.",
+                    h.writes_stopped ? (h.fatal ? 2 : 1) : 0);
+  http::AppendUnlabelled(&out, "mamute_store_meta_background_errors_total", "counter",
+                    "Background errors RocksDB reported since start (failed WAL writes/syncs, flushes, compactions).",
+                    static_cast<int64_t>(h.background_errors));
+  http::AppendUnlabelled(&out, "mamute_store_meta_recoveries_total", "counter",
+                    "Times metadata writes resumed after a background error stopped them.",
+                    static_cast<int64_t>(h.recoveries));
+  http::AppendUnlabelled(&out, "mamute_store_commits_total", "counter", "Commit requests completed by the commit thread.",
+                    static_cast<int64_t>(c.requests));
+  http::AppendUnlabelled(&out, "mamute_store_commit_failures_total", "counter", "Commit requests completed with an error.",
+                    static_cast<int64_t>(c.failed));
+  http::AppendUnlabelled(&out, "mamute_store_commit_syncs_total", "counter", "Synced RocksDB writes (commit groups).",
+                    static_cast<int64_t>(c.syncs));
+  return out;
+}
+
 }  // namespace mamute::mgmt

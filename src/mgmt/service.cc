@@ -202,6 +202,7 @@ class MetricsHandler final : public http::Handler {
   void OnBodyEnd(http::Exchange& ex) override {
     std::string text = svc_->metrics().RenderPrometheus();
     text += RenderMgmtMetrics(svc_->counters(), ex.shard().id());
+    text += RenderStoreMetrics(svc_->node());
     const http::OutHeader headers[] = {{"Content-Type", "text/plain; version=0.0.4"}, {"Cache-Control", "no-store"}};
     ex.Respond(200, headers, 2, text);
   }

@@ -78,6 +78,7 @@ class MgmtService final : public http::Service {
   void PruneSessions();
   const MgmtCounters& counters() const noexcept { return counters_; }
   store::NodeStore& node() noexcept { return *node_; }
+  const store::NodeStore& node() const noexcept { return *node_; }
   Resources& resources() noexcept { return resources_; }
   TokenService& tokens() noexcept { return tokens_; }
   http::Route Dispatch(http::Exchange& ex) override;
@@ -116,5 +117,7 @@ void RespondStatus(http::Exchange& ex, const Status& st, std::string_view route)
 void RespondSession(http::Exchange& ex, const Session& s);
 /// The management counters in Prometheus text (appended to GET /metrics).
 std::string RenderMgmtMetrics(const MgmtCounters& c, int shard);
+/// The node's store metrics (metadata DB health, commit queue), unlabelled: one per node.
+std::string RenderStoreMetrics(const store::NodeStore& node);
 
 }  // namespace mamute::mgmt

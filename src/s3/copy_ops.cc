@@ -307,11 +307,9 @@ void S3Handler::OnCopyDone(void* ctx, Status st, const store::PutResult& r) {
       self->RespondError(S3Error::kPreconditionFailed);
     } else if (st.code() == Code::kNotFound && st.message() == "NoSuchUpload") {
       self->RespondError(S3Error::kNoSuchUpload);  // UploadPartCopy: the upload ended first
-    } else if (st.code() == Code::kNoSpace) {
-      self->RespondError(S3Error::kInsufficientStorage);
     } else {
-      MLOG_ERROR("CopyObject failed: %s", st.ToString().c_str());
-      self->RespondError(S3Error::kInternalError);
+      if (st.code() != Code::kNoSpace && st.code() != Code::kNotFound) MLOG_ERROR("CopyObject failed: %s", st.ToString().c_str());
+      self->RespondStoreFailure(st);
     }
     return;
   }

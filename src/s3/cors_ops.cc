@@ -115,23 +115,41 @@ void S3Handler::PutBucketCorsExecute() {
     RespondError(f.error, f.message);
     return;
   }
-  if (Status st = StoreCors(svc_->node(), bucket_id_, &*c); !st.ok()) {
-    MLOG_ERROR("CORS configuration write failed: %s", st.ToString().c_str());
-    RespondError(S3Error::kInternalError);
-    return;
-  }
-  stage_ = Stage::kDone;
-  ex_->Respond(200, nullptr, 0, {});
+  CommitCors(&*c);
 }
 
-void S3Handler::DeleteBucketCors() {
-  if (Status st = StoreCors(svc_->node(), bucket_id_, nullptr); !st.ok()) {
-    MLOG_ERROR("CORS configuration delete failed: %s", st.ToString().c_str());
+void S3Handler::DeleteBucketCors() { CommitCors(nullptr); }
+
+// A synced write like every other S3 commit: through the commit thread (group commit), never a
+// blocking RocksDB write on the shard. At commit time the bucket must still exist (no
+// configuration outlives a bucket deleted meanwhile); once durable, the epoch moves so every
+// shard's CorsCache reloads.
+void S3Handler::CommitCors(const CorsConfig* config) {
+  auto op = svc_->object_io().NewMetaOp();
+  if (!op) {
+    RespondError(S3Error::kServiceUnavailable);
+    return;
+  }
+  const std::string key = CorsKey(bucket_id_);
+  Status st = config != nullptr ? (*op)->batch().Put(store::Cf::kMgmt, key, EncodeCors(*config))
+                                : (*op)->batch().Delete(store::Cf::kMgmt, key);
+  if (!st.ok()) {
+    svc_->object_io().Discard(*op);
     RespondError(S3Error::kInternalError);
     return;
   }
-  stage_ = Stage::kDone;
-  ex_->Respond(204, nullptr, 0, {});
+  (*op)->require_bucket(bucket_id_);
+  (*op)->bump_config_epoch();
+  st = svc_->object_io().Submit(*op, &S3Handler::OnCorsCommitted, NewPending());
+  if (!st.ok()) EnqueueRefused(st);
+}
+
+void S3Handler::OnCorsCommitted(void* ctx, Status st, bool /*existed*/) {
+  S3Handler* self = TakePending(ctx);
+  if (self == nullptr) return;  // the client went away; the commit itself is done
+  if (self->CommitFailed(st, S3OpName(self->req_.op).data())) return;
+  self->stage_ = Stage::kDone;
+  self->ex_->Respond(self->req_.op == S3Op::kDeleteBucketCors ? 204 : 200, nullptr, 0, {});
 }
 
 }  // namespace mamute::s3

@@ -17,6 +17,7 @@
 namespace mamute::s3 {
 
 class S3Service;
+struct CorsConfig;
 
 /// A listing's key or prefix as returned: unchanged, or URL-encoded for encoding-type=url.
 std::string MaybeUrlEncode(std::string_view s, bool url);
@@ -127,6 +128,10 @@ class S3Handler final : public http::Handler {
   void PutBucketCors();
   void PutBucketCorsExecute();
   void DeleteBucketCors();
+  /// Commits (config) or deletes (nullptr) the bucket's CORS configuration through the commit
+  /// thread; OnCorsCommitted answers.
+  void CommitCors(const CorsConfig* config);
+  static void OnCorsCommitted(void* ctx, Status st, bool existed);
   bool ReadObjectRecord(store::ObjectRecord* rec);
   bool CurrentVersionOnly();
   // Content headers and x-amz-meta-* of the request (PutObject, CopyObject with REPLACE,
@@ -182,10 +187,14 @@ class S3Handler final : public http::Handler {
   /// The handler a Pending callback belongs to (nullptr: the connection is gone); frees the
   /// trampoline.
   static S3Handler* TakePending(void* ctx);
-  /// The store refused to enqueue: drops the trampoline, answers 503 (stopping, queue full) or 500.
+  /// The store refused to enqueue: drops the trampoline, answers 503 (stopping, queue full,
+  /// metadata store read-only) or 500.
   void EnqueueRefused(const Status& st);
-  /// A commit came back failed: logs it and answers 500. Returns !st.ok().
+  /// A commit came back failed: logs it and answers RespondStoreFailure's error. Returns !st.ok().
   bool CommitFailed(const Status& st, const char* what);
+  /// A store failure that is not the client's fault: 507 (ENOSPC), 503 (the commit queue
+  /// refused it: stopping, full, or the metadata store read-only after a disk error), else 500.
+  void RespondStoreFailure(const Status& st);
   store::ObjectWriter* writer_ = nullptr;
   std::unique_ptr<auth::AwsChunkedDecoder> chunked_;
   std::optional<auth::PayloadVerifier> payload_;

@@ -157,6 +157,7 @@ void S3Handler::CreateMultipartUpload() {
     RespondError(S3Error::kInternalError);
     return;
   }
+  (*op)->require_bucket(bucket_id_);  // no upload of a bucket deleted meanwhile
   mpu_.reset(new Multipart);
   XmlWriter w(&mpu_->response);
   w.OpenRoot("InitiateMultipartUploadResult");
@@ -404,6 +405,7 @@ void S3Handler::CompleteRun() {
   // At commit time, atomically: the upload must still be there and the listed parts unchanged;
   // its records go, and parts not named in the list go with it (their files become garbage),
   // as in S3.
+  (*op)->require_bucket(bucket_id_);  // no object in a bucket deleted meanwhile
   (*op)->end_upload(bucket_id_, req_.key, mpu_->upload_id);
   for (const store::StoredPart* p : chosen) (*op)->kept_parts().push_back(store::KeptPart{p->number, p->value});
   (*op)->add_replaced_key(okey);

@@ -211,15 +211,30 @@ S3Handler* S3Handler::TakePending(void* ctx) {
 void S3Handler::EnqueueRefused(const Status& st) {
   delete pending_;
   pending_ = nullptr;
-  const bool busy = st.code() == Code::kCancelled || st.code() == Code::kResourceExhausted;
-  RespondError(busy ? S3Error::kServiceUnavailable : S3Error::kInternalError);
+  RespondStoreFailure(st);
 }
 
 bool S3Handler::CommitFailed(const Status& st, const char* what) {
   if (st.ok()) return false;
   MLOG_ERROR("%s failed: %s", what, st.ToString().c_str());
-  RespondError(S3Error::kInternalError);
+  RespondStoreFailure(st);
   return true;
+}
+
+void S3Handler::RespondStoreFailure(const Status& st) {
+  if (st.code() == Code::kNotFound && st.message() == "NoSuchBucket") {
+    RespondError(S3Error::kNoSuchBucket);  // the bucket was deleted before the commit
+  } else if (st.code() == Code::kNoSpace) {
+    RespondError(S3Error::kInsufficientStorage);
+  } else if (st.code() == Code::kResourceExhausted && st.message().starts_with(store::kMetaReadOnly)) {
+    RespondError(S3Error::kServiceUnavailable,
+                 "The server cannot store data right now: its metadata store is read-only after a disk "
+                 "error. Please try again later.");
+  } else if (st.code() == Code::kCancelled || st.code() == Code::kResourceExhausted) {
+    RespondError(S3Error::kServiceUnavailable);
+  } else {
+    RespondError(S3Error::kInternalError);
+  }
 }
 
 // ---------------------------------------------------------------- PutObject
@@ -453,11 +468,9 @@ void S3Handler::OnPutDone(void* ctx, Status st, const store::PutResult& r) {
       self->RespondError(S3Error::kPreconditionFailed);  // If-None-Match / If-Match at commit
     } else if (st.code() == Code::kNotFound && st.message() == "NoSuchUpload") {
       self->RespondError(S3Error::kNoSuchUpload);  // UploadPart: the upload ended first
-    } else if (st.code() == Code::kNoSpace) {
-      self->RespondError(S3Error::kInsufficientStorage);
     } else {
-      MLOG_ERROR("PUT failed: %s", st.ToString().c_str());
-      self->RespondError(S3Error::kInternalError);
+      if (st.code() != Code::kNoSpace && st.code() != Code::kNotFound) MLOG_ERROR("PUT failed: %s", st.ToString().c_str());
+      self->RespondStoreFailure(st);
     }
     return;
   }

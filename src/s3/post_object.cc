@@ -383,6 +383,10 @@ class PostObjectHandler final : public http::Handler, private FormParser::Sink {
     self->pending_ = nullptr;
     self->writer_ = nullptr;
     if (!st.ok()) {
+      if (st.code() == Code::kNotFound && st.message() == "NoSuchBucket") {
+        self->Fail(S3Error::kNoSuchBucket);  // deleted before the commit
+        return;
+      }
       MLOG_ERROR("POST upload failed: %s", st.ToString().c_str());
       self->Fail(st.code() == Code::kNoSpace ? S3Error::kInsufficientStorage : S3Error::kInternalError);
       return;

@@ -112,6 +112,13 @@ Status CheckBucketCreation(void* ctx, const CommitView& view, MetaBatch* /*batch
   return st.code() == Code::kNotFound ? Status::Ok() : st;
 }
 
+Status CheckBucketLive(const CommitView& view, BucketId bucket) {
+  std::string v;
+  Status st = view.Get(Cf::kBuckets, BucketKey(bucket), &v);
+  if (st.code() == Code::kNotFound) return Status::NotFound("NoSuchBucket");
+  return st;
+}
+
 Result<bool> BucketHasObjects(const MetaDb& db, BucketId bucket) {
   bool found = false;
   MAMUTE_RETURN_IF_ERROR_R(ScanPrefix(db, Cf::kObjects, BucketPrefix(bucket), "", [&](std::string_view, std::string_view) {

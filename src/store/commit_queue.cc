@@ -106,6 +106,14 @@ void SyncWaiterDone(void* ctx, Status status) {
   w->cv.notify_one();  // under the lock: `w` lives on the waiter's stack
 }
 
+// The status of a commit refused because RocksDB stopped writes (nothing was written).
+Status ReadOnlyStatus(const MetaDb& db) {
+  return Status::ResourceExhausted(std::string(kMetaReadOnly) +
+                                   (db.WritesStoppedFatally()
+                                        ? " after a disk error; the server must be restarted"
+                                        : " after a disk error; retry later"));
+}
+
 }  // namespace
 
 Status CommitView::Get(Cf cf, std::string_view key, std::string* value) const {
@@ -154,6 +162,9 @@ Status CommitQueue::Enqueue(CommitRequest* req) {
     if (stopping_) {
       return Status::Cancelled("commit queue is stopping");
     }
+    if (db_->WritesStopped()) {
+      return ReadOnlyStatus(*db_);
+    }
     if (outstanding_ >= options_.capacity) {
       return Status::ResourceExhausted("commit queue full");
     }
@@ -176,6 +187,9 @@ Status CommitQueue::Enqueue(CommitRequest* req) {
 Status CommitQueue::Write(MetaBatch* batch, CommitPrepare prepare, void* prepare_ctx) {
   if (std::this_thread::get_id() == thread_id_.load(std::memory_order_relaxed)) {
     return Status::Internal("CommitQueue::Write called on the commit thread");
+  }
+  if (db_->WritesStopped()) {
+    return ReadOnlyStatus(*db_);
   }
   SyncWaiter waiter;
   CommitRequest req(*db_);
@@ -249,6 +263,19 @@ CommitQueueStats CommitQueue::stats() const {
   return s;
 }
 
+void CommitQueue::MaybeResume() {
+  if (!db_->WritesStopped() || db_->WritesStoppedFatally()) {
+    return;  // a fatal stop needs a restart; Resume would only return the error again
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_resume_) {
+    return;
+  }
+  next_resume_ = now + std::chrono::seconds(1);
+  // Busy while RocksDB's own recovery runs; OK once writes are allowed again.
+  db_->TryResume().IgnoreError();
+}
+
 void CommitQueue::Run() {
   thread_id_.store(std::this_thread::get_id(), std::memory_order_relaxed);
   // The group just synced: its size and how long its sync took steer the gathering below.
@@ -256,11 +283,21 @@ void CommitQueue::Run() {
   std::chrono::steady_clock::duration last_sync{};
   for (;;) {
     CommitRequest* list = nullptr;
+    MaybeResume();
     {
       std::unique_lock<std::mutex> lk(mu_);
       gather_want_ = 1;
       while (head_ == nullptr && !stopping_) {
         thread_waiting_ = true;
+        if (db_->WritesStopped() && !db_->WritesStoppedFatally()) {
+          // Wake up to retry DB::Resume while nothing else happens.
+          cv_.wait_for(lk, std::chrono::seconds(1));
+          thread_waiting_ = false;
+          lk.unlock();
+          MaybeResume();
+          lk.lock();
+          continue;
+        }
         cv_.wait(lk);
         thread_waiting_ = false;
       }
@@ -325,9 +362,19 @@ CommitRequest* CommitQueue::CommitGroup(CommitRequest* head) {
   // produces), fails alone: its save point is rolled back and `result_` carries the error.
   Status status;
   std::size_t accepted = 0;
-  if (n == 1 && head->prepare == nullptr) {
+  for (CommitRequest* r = head; r != end; r = r->next_) {
+    r->attempted = false;
+  }
+  if (db_->WritesStopped()) {
+    // RocksDB refuses every write until it recovers: refuse the group without trying, as
+    // Enqueue does, so the callers answer 503 and know nothing was written.
+    for (CommitRequest* r = head; r != end; r = r->next_) {
+      r->result_ = ReadOnlyStatus(*db_);
+    }
+  } else if (n == 1 && head->prepare == nullptr) {
     head->result_ = Status::Ok();
     status = SyncedWrite(db_, head->batch.rep());
+    head->attempted = true;
     accepted = 1;
   } else {
     rocksdb::WriteBatchWithIndex group(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true);
@@ -353,6 +400,9 @@ CommitRequest* CommitQueue::CommitGroup(CommitRequest* head) {
     }
     if (accepted > 0) {
       status = SyncedWrite(db_, group.GetWriteBatch());
+      for (CommitRequest* r = head; r != end; r = r->next_) {
+        r->attempted = r->result_.ok();
+      }
     }
   }
   if (accepted > 0) {

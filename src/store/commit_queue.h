@@ -10,6 +10,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -55,6 +56,12 @@ struct CommitRequest {
   void* ctx = nullptr;
   /// Optional commit-time hook (same ctx as the callback).
   CommitPrepare prepare = nullptr;
+
+  /// Set by the queue before the callback: false when the batch never reached RocksDB (the
+  /// prepare hook refused it, or the queue refused the group because RocksDB had stopped
+  /// writes), so nothing of it can surface later; true when RocksDB's Write ran (whatever it
+  /// returned: a failed WAL sync may still leave the batch in the WAL).
+  bool attempted = false;
 
   // Owned by the queue while enqueued.
   CommitRequest* next_ = nullptr;
@@ -115,8 +122,10 @@ class CommitQueue {
   Status Start();
 
   /// Hands `req` to the commit thread. Never blocks on I/O. OK: the callback will run exactly
-  /// once, on the commit thread. ResourceExhausted (queue full) or Cancelled (stopping): the
-  /// callback will not run and the request is the caller's again.
+  /// once, on the commit thread. ResourceExhausted (queue full, or the metadata DB has stopped
+  /// writes: the message then starts with kMetaReadOnly) or Cancelled (stopping): the
+  /// callback will not run and the request is the caller's again. A group that finds writes
+  /// stopped is refused the same way (ResourceExhausted, `attempted` false) without a Write.
   Status Enqueue(CommitRequest* req);
 
   /// Synchronous commit for management and cold paths: enqueues and waits for durability.
@@ -133,6 +142,8 @@ class CommitQueue {
 
  private:
   void Run();
+  // While the DB has stopped writes: DB::Resume at most once a second (commit thread, idle).
+  void MaybeResume();
   // Commits one group [head, ... ) of at most the option limits; returns the first request not
   // in the group.
   CommitRequest* CommitGroup(CommitRequest* head);
@@ -151,6 +162,8 @@ class CommitQueue {
   bool stopping_ = false;
   bool started_ = false;
   bool thread_waiting_ = false;  // the commit thread sleeps on cv_; producers notify only then
+
+  std::chrono::steady_clock::time_point next_resume_{};  // commit thread only
 
   std::thread thread_;
   std::atomic<std::thread::id> thread_id_{};

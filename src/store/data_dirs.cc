@@ -184,17 +184,26 @@ Status CheckDataDirs(const std::vector<std::string>& dirs, bool create) {
   return WriteId(dirs[0], DirId{base.set, 0, n});
 }
 
-DataDirPlacement::DataDirPlacement(std::vector<std::string> dirs, uint32_t refresh_ms)
+DataDirPlacement::DataDirPlacement(std::vector<std::string> dirs, uint32_t refresh_ms,
+                                   uint32_t full_hold_ms)
     : dirs_(std::move(dirs)),
       refresh_ms_(refresh_ms),
-      weight_(std::make_unique<std::atomic<uint64_t>[]>(dirs_.size())) {
+      full_hold_ms_(full_hold_ms),
+      weight_(std::make_unique<std::atomic<uint64_t>[]>(dirs_.size())),
+      full_until_ms_(std::make_unique<std::atomic<int64_t>[]>(dirs_.size())) {
   for (std::size_t i = 0; i < dirs_.size(); ++i) {
     weight_[i].store(1, std::memory_order_relaxed);
+    full_until_ms_[i].store(0, std::memory_order_relaxed);
   }
 }
 
 void DataDirPlacement::Refresh() noexcept {
+  const int64_t now = NowMs();
   for (std::size_t i = 0; i < dirs_.size(); ++i) {
+    if (now < full_until_ms_[i].load(std::memory_order_relaxed)) {
+      weight_[i].store(0, std::memory_order_relaxed);  // held out after an ENOSPC
+      continue;
+    }
     struct statvfs sv {};
     if (::statvfs(dirs_[i].c_str(), &sv) != 0) {
       continue;  // keep the last value; the write itself will report the error
@@ -242,8 +251,13 @@ uint32_t DataDirPlacement::Pick(uint64_t hash) noexcept {
 
 void DataDirPlacement::NoteFull(uint32_t dir) noexcept {
   if (dir < dirs_.size()) {
+    full_until_ms_[dir].store(NowMs() + full_hold_ms_, std::memory_order_relaxed);
     weight_[dir].store(0, std::memory_order_relaxed);
   }
+}
+
+bool DataDirPlacement::HeldFull(uint32_t dir) const noexcept {
+  return dir < dirs_.size() && NowMs() < full_until_ms_[dir].load(std::memory_order_relaxed);
 }
 
 std::vector<uint64_t> DataDirPlacement::Weights() const {

@@ -36,18 +36,23 @@ inline constexpr std::size_t kMaxDataDirs = 64;
 /// Chooses the data dir of each new data file, weighted by free space: dir i gets a share of
 /// the new files proportional to its free bytes above a reserve (1% of its size), picked by a
 /// hash of the object's key. Free space is re-read (statvfs) at most every `refresh_ms`, by
-/// whichever shard asks first; NoteFull() zeroes one dir's share until the next refresh (a write
-/// there met ENOSPC). Shared by all shards; lock-free.
+/// whichever shard asks first; NoteFull() takes one dir out for `full_hold_ms` (a write there met
+/// ENOSPC/EDQUOT: its free space as statvfs reports it did not fit that PUT, and a quota or an
+/// inode table can be full while bytes are free), refreshes included. Shared by all shards;
+/// lock-free.
 class DataDirPlacement {
  public:
-  explicit DataDirPlacement(std::vector<std::string> dirs, uint32_t refresh_ms = 1000);
+  explicit DataDirPlacement(std::vector<std::string> dirs, uint32_t refresh_ms = 1000,
+                            uint32_t full_hold_ms = 30000);
   DataDirPlacement(const DataDirPlacement&) = delete;
   DataDirPlacement& operator=(const DataDirPlacement&) = delete;
 
   /// The dir index for a new file whose key hashes to `hash`. With one dir: 0.
   uint32_t Pick(uint64_t hash) noexcept;
-  /// A write in `dir` failed with ENOSPC/EDQUOT: give it no new files until the next refresh.
+  /// A write in `dir` failed with ENOSPC/EDQUOT: give it no new files for `full_hold_ms`.
   void NoteFull(uint32_t dir) noexcept;
+  /// Whether `dir` is held out after a NoteFull (tests, metrics).
+  bool HeldFull(uint32_t dir) const noexcept;
   /// Re-reads the free space of every dir now.
   void Refresh() noexcept;
   /// Weight (free bytes above the reserve, as last read) of each dir: tests and logs.
@@ -56,7 +61,9 @@ class DataDirPlacement {
  private:
   std::vector<std::string> dirs_;
   uint32_t refresh_ms_;
+  uint32_t full_hold_ms_;
   std::unique_ptr<std::atomic<uint64_t>[]> weight_;
+  std::unique_ptr<std::atomic<int64_t>[]> full_until_ms_;  // NoteFull's hold, 0: none
   std::atomic<int64_t> next_refresh_ms_{0};
 };
 

@@ -1,11 +1,13 @@
 #include "store/fsck.h"
 
 #include <algorithm>
+#include <optional>
 #include <filesystem>
 #include <system_error>
 #include <type_traits>
 
 #include "store/data_dirs.h"
+#include "store/multipart.h"
 #include "store/records.h"
 #include "util/encoding.h"
 
@@ -119,11 +121,56 @@ void CheckLocation(const std::vector<std::string>& dirs, std::vector<DiskFile>* 
   report->missing.push_back(MissingData{cf, std::string(key), PathOf(dirs, loc)});
 }
 
+// Whether a bucket's record exists. Keys come sorted by bucket id, so one lookup per bucket;
+// dead ones are added to report->dead_buckets (kept sorted and unique).
+class BucketLiveness {
+ public:
+  BucketLiveness(const MetaDb& db, FsckReport* report) : db_(db), report_(report) {}
+  // Looks the bucket of `key` (8-byte bucket id first) up; a key too short counts as live
+  // (its decode reports it).
+  Result<bool> Live(std::string_view key) {
+    if (key.size() < kBucketIdSize) {
+      return true;
+    }
+    Result<BucketId> id = DecodeBucketKey(key.substr(0, kBucketIdSize));
+    if (!id) {
+      return true;
+    }
+    if (have_ && *id == last_) {
+      return live_;
+    }
+    std::string v;
+    Status st = db_.Get(Cf::kBuckets, key.substr(0, kBucketIdSize), &v);
+    if (!st.ok() && st.code() != Code::kNotFound) {
+      return Err(std::move(st));
+    }
+    have_ = true;
+    last_ = *id;
+    live_ = st.ok();
+    if (!live_) {
+      auto& dead = report_->dead_buckets;
+      auto pos = std::lower_bound(dead.begin(), dead.end(), *id);
+      if (pos == dead.end() || *pos != *id) {
+        dead.insert(pos, *id);
+      }
+    }
+    return live_;
+  }
+
+ private:
+  const MetaDb& db_;
+  FsckReport* report_;
+  bool have_ = false;
+  BucketId last_ = 0;
+  bool live_ = true;
+};
+
 // Walks one column family, decoding every record with `decode` (ObjectRecord / PartRecord).
-template <typename Record>
+// Records `skip(key)` names (of a deleted bucket) are counted by it and reference nothing.
+template <typename Record, typename Skip>
 Status ScanRecords(const MetaDb& db, Cf cf, Status (*decode)(std::string_view, Record*),
                    const std::vector<std::string>& dirs, std::vector<DiskFile>* files,
-                   uint64_t* checked, FsckReport* report) {
+                   uint64_t* checked, FsckReport* report, Skip&& skip) {
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;  // one sequential pass; keep the cache for serving
   std::unique_ptr<rocksdb::Iterator> it = db.NewIterator(cf, ro);
@@ -131,6 +178,13 @@ Status ScanRecords(const MetaDb& db, Cf cf, Status (*decode)(std::string_view, R
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     ++*checked;
     const std::string_view key(it->key().data(), it->key().size());
+    Result<bool> skipped = skip(key);
+    if (!skipped) {
+      return skipped.error();
+    }
+    if (*skipped) {
+      continue;
+    }
     Status s = decode(std::string_view(it->value().data(), it->value().size()), &rec);
     if (!s.ok()) {
       report->corrupt.push_back(std::string(CfName(cf)) + ": " +
@@ -148,22 +202,40 @@ Status ScanRecords(const MetaDb& db, Cf cf, Status (*decode)(std::string_view, R
   return FromRocks(it->status(), "fsck scan " + std::string(CfName(cf)));
 }
 
-// Part records whose upload record is gone. The parts CF is keyed by upload id alone, the
-// uploads CF by (bucket, key, id): the ids of the uploads in progress are collected first.
-Status ScanOrphanParts(const MetaDb& db, FsckReport* report) {
+// The ids of the uploads in progress (raw, sorted), and of those among them whose bucket is
+// gone (their parts keep no file alive). The parts CF is keyed by upload id alone, the uploads
+// CF by (bucket, key, id).
+Status ScanUploads(const MetaDb& db, BucketLiveness* buckets, std::vector<std::string>* uploads,
+                   std::vector<std::string>* dead_uploads, FsckReport* report) {
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;
-  std::vector<std::string> uploads;  // raw upload ids, sorted
   std::unique_ptr<rocksdb::Iterator> it = db.NewIterator(Cf::kUploads, ro);
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    Result<DecodedUploadKey> k = DecodeUploadKey(std::string_view(it->key().data(), it->key().size()));
+    const std::string_view key(it->key().data(), it->key().size());
+    Result<DecodedUploadKey> k = DecodeUploadKey(key);
     if (k) {
-      uploads.emplace_back(k->upload_id.view());
+      uploads->emplace_back(k->upload_id.view());
+      Result<bool> live = buckets->Live(key);
+      if (!live) {
+        return live.error();
+      }
+      if (!*live) {
+        dead_uploads->emplace_back(k->upload_id.view());
+        ++report->dead_bucket_uploads;
+      }
     }
   }
   MAMUTE_RETURN_IF_ERROR(FromRocks(it->status(), "fsck scan uploads"));
-  std::sort(uploads.begin(), uploads.end());
-  it = db.NewIterator(Cf::kParts, ro);
+  std::sort(uploads->begin(), uploads->end());
+  std::sort(dead_uploads->begin(), dead_uploads->end());
+  return Status::Ok();
+}
+
+// Part records whose upload record is gone.
+Status ScanOrphanParts(const MetaDb& db, const std::vector<std::string>& uploads, FsckReport* report) {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it = db.NewIterator(Cf::kParts, ro);
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     Result<DecodedPartKey> k = DecodePartKey(std::string_view(it->key().data(), it->key().size()));
     if (k && !std::binary_search(uploads.begin(), uploads.end(), std::string(k->upload_id.view()))) {
@@ -187,13 +259,31 @@ Status ScanOrphans(const MetaDb& db, const std::vector<std::string>& data_dirs,
   std::sort(files.begin(), files.end(), [](const DiskFile& a, const DiskFile& b) {
     return a.dir != b.dir ? a.dir < b.dir : a.id < b.id;
   });
-  MAMUTE_RETURN_IF_ERROR(ScanRecords<ObjectRecord>(db, Cf::kObjects, &DecodeObject, data_dirs,
-                                                   &files, &report->objects_checked, report));
+  BucketLiveness buckets(db, report);
+  // Objects of a deleted bucket keep no file alive.
+  MAMUTE_RETURN_IF_ERROR(ScanRecords<ObjectRecord>(
+      db, Cf::kObjects, &DecodeObject, data_dirs, &files, &report->objects_checked, report,
+      [&](std::string_view key) -> Result<bool> {
+        Result<bool> live = buckets.Live(key);
+        if (!live) {
+          return Err(std::move(live.error()));
+        }
+        report->dead_bucket_objects += *live ? 0 : 1;
+        return !*live;
+      }));
+  std::vector<std::string> uploads;
+  std::vector<std::string> dead_uploads;
+  MAMUTE_RETURN_IF_ERROR(ScanUploads(db, &buckets, &uploads, &dead_uploads, report));
   // Parts of uploads in progress keep their files alive (completed objects name theirs in
-  // their own record's part list, above).
-  MAMUTE_RETURN_IF_ERROR(ScanRecords<PartRecord>(db, Cf::kParts, &DecodePart, data_dirs, &files,
-                                                 &report->parts_checked, report));
-  MAMUTE_RETURN_IF_ERROR(ScanOrphanParts(db, report));
+  // their own record's part list, above), unless the upload's bucket is gone.
+  MAMUTE_RETURN_IF_ERROR(ScanRecords<PartRecord>(
+      db, Cf::kParts, &DecodePart, data_dirs, &files, &report->parts_checked, report,
+      [&](std::string_view key) -> Result<bool> {
+        Result<DecodedPartKey> k = DecodePartKey(key);
+        return k && std::binary_search(dead_uploads.begin(), dead_uploads.end(),
+                                       std::string(k->upload_id.view()));
+      }));
+  MAMUTE_RETURN_IF_ERROR(ScanOrphanParts(db, uploads, report));
   for (const DiskFile& f : files) {
     if (!f.referenced) {
       report->orphan_files.push_back(data_dirs[f.dir] + "/" + DataFileRelPath(f.id));
@@ -215,7 +305,53 @@ void RemoveOrphans(FsckReport* report) {
   }
 }
 
-Result<FsckReport> Fsck(const MetaDb& db, const FsckOptions& options) {
+Status ReclaimDeadBuckets(MetaDb& db, FsckReport* report) {
+  MetaBatch batch(db);
+  auto flush = [&](bool force) -> Status {
+    if (batch.Count() == 0 || (!force && batch.Count() < 1000)) {
+      return Status::Ok();
+    }
+    report->records_reclaimed += batch.Count();
+    MAMUTE_RETURN_IF_ERROR(db.Write(batch.rep(), /*sync=*/true));
+    batch.Clear();
+    return Status::Ok();
+  };
+  // Deletes every key of `cf` under `prefix`; `each(key)` may add more deletions.
+  auto sweep = [&](Cf cf, const std::string& prefix, auto&& each) -> Status {
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;
+    std::optional<std::string> upper = PrefixSuccessor(prefix);
+    rocksdb::Slice upper_slice;
+    if (upper) {
+      upper_slice = rocksdb::Slice(*upper);
+      ro.iterate_upper_bound = &upper_slice;
+    }
+    std::unique_ptr<rocksdb::Iterator> it = db.NewIterator(cf, ro);
+    for (it->Seek(rocksdb::Slice(prefix)); it->Valid(); it->Next()) {
+      const std::string_view key(it->key().data(), it->key().size());
+      MAMUTE_RETURN_IF_ERROR(each(key));
+      MAMUTE_RETURN_IF_ERROR(batch.Delete(cf, key));
+      MAMUTE_RETURN_IF_ERROR(flush(false));
+    }
+    return FromRocks(it->status(), "fsck reclaim scan");
+  };
+  auto nothing = [](std::string_view) { return Status::Ok(); };
+  for (BucketId bucket : report->dead_buckets) {
+    const std::string prefix = BucketPrefix(bucket);
+    // Uploads first, with their parts (keyed by upload id alone).
+    MAMUTE_RETURN_IF_ERROR(sweep(Cf::kUploads, prefix, [&](std::string_view key) -> Status {
+      Result<DecodedUploadKey> k = DecodeUploadKey(key);
+      if (!k) {
+        return Status::Ok();  // undecodable: reported as corrupt elsewhere, deleted with the bucket
+      }
+      return sweep(Cf::kParts, std::string(k->upload_id.view()), nothing);
+    }));
+    MAMUTE_RETURN_IF_ERROR(sweep(Cf::kObjects, prefix, nothing));
+  }
+  return flush(true);
+}
+
+Result<FsckReport> Fsck(MetaDb& db, const FsckOptions& options) {
   if (options.data_dirs.empty()) {
     return Err(Status::InvalidArgument("fsck: no data dirs"));
   }
@@ -225,6 +361,13 @@ Result<FsckReport> Fsck(const MetaDb& db, const FsckOptions& options) {
     return Err(std::move(s));
   }
   if (options.repair) {
+    // Records first (synced), then the files they named: a crash in between leaves only
+    // orphan files, which the next run removes.
+    if (Status r = ReclaimDeadBuckets(db, &report); !r.ok()) {
+      report.errors.push_back("reclaim records of deleted buckets: " + r.ToString());
+      // Their files are orphans only once their records are gone: keep them this time.
+      return report;
+    }
     RemoveOrphans(&report);
   }
   return report;

@@ -46,27 +46,40 @@ struct FsckReport {
   /// "<upload id hex> part <n>" of part records whose upload record is gone (an upload ended
   /// while a part committed; never deleted: their files stay referenced).
   std::vector<std::string> orphan_parts;
+  /// Buckets whose record is gone but whose object or upload records remain (a bucket purge
+  /// interrupted by a crash or an error). Their records name no live data: their files count
+  /// as orphans, and repair deletes the records (first, synced) and then the files.
+  std::vector<BucketId> dead_buckets;
+  uint64_t dead_bucket_objects = 0;  ///< object records of dead buckets
+  uint64_t dead_bucket_uploads = 0;  ///< upload records of dead buckets (their parts go too)
+  uint64_t records_reclaimed = 0;    ///< object, upload and part records deleted (repair)
   uint64_t removed = 0;                   ///< files removed (repair)
   std::vector<std::string> errors;        ///< I/O errors met while scanning or removing
 
   /// Nothing to report: no orphans, temps, strays, missing data, corruption, orphan parts or errors.
   bool clean() const {
     return orphan_files.empty() && temp_files.empty() && stray_files.empty() && missing.empty() &&
-           corrupt.empty() && orphan_parts.empty() && errors.empty();
+           corrupt.empty() && orphan_parts.empty() && dead_buckets.empty() && errors.empty();
   }
 };
 
-/// One pass over the data dirs and the objects/parts records: fills orphan, temp and stray
-/// files, missing data and corrupt records. Lists only; removes nothing.
+/// One pass over the data dirs and the objects/uploads/parts records: fills orphan, temp and
+/// stray files, missing data, corrupt records and dead buckets (records of a deleted bucket
+/// keep no file alive). Lists only; removes nothing.
 Status ScanOrphans(const MetaDb& db, const std::vector<std::string>& data_dirs, FsckReport* report);
 
 /// Removes report->orphan_files and report->temp_files, counting report->removed; failures go
 /// to report->errors.
 void RemoveOrphans(FsckReport* report);
 
+/// Deletes every object, upload and part record of report->dead_buckets with synced writes
+/// (1000 records a batch), counting report->records_reclaimed. Run before RemoveOrphans, so no
+/// file goes before the records naming it. Only while nothing else writes (start-up, offline).
+Status ReclaimDeadBuckets(MetaDb& db, FsckReport* report);
+
 /// The whole check on an open MetaDb (start-up): ScanOrphans, missing data, corrupt records,
-/// then RemoveOrphans when options.repair.
-Result<FsckReport> Fsck(const MetaDb& db, const FsckOptions& options);
+/// then ReclaimDeadBuckets and RemoveOrphans when options.repair.
+Result<FsckReport> Fsck(MetaDb& db, const FsckOptions& options);
 
 /// `mamute fsck`: opens <data_dir>/meta itself (fails while a server holds it) and checks the
 /// one data dir.

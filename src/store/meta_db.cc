@@ -3,6 +3,7 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/convenience.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 
@@ -11,6 +12,9 @@
 #include <filesystem>
 #include <system_error>
 #include <vector>
+
+#include "store/fault_fs.h"
+#include "util/log.h"
 
 namespace mamute::store {
 namespace {
@@ -67,6 +71,78 @@ rocksdb::ColumnFamilyOptions CfOptions(Cf cf, const MetaDbOptions& o,
 
 }  // namespace
 
+// RocksDB's background-error notifications: a failed WAL write or sync (reason kWriteCallback),
+// or a flush/compaction/manifest error. Severity hard or worse stops every write until
+// recovery: RocksDB's own (hard errors such as ENOSPC) or DB::Resume (MetaDb::TryResume).
+class MetaDb::Listener final : public rocksdb::EventListener {
+ public:
+  explicit Listener(MetaDb* db) : db_(db) {}
+  void OnBackgroundError(rocksdb::BackgroundErrorReason /*reason*/, rocksdb::Status* error) override {
+    db_->background_errors_.fetch_add(1, std::memory_order_relaxed);
+    db_->OnStopped(static_cast<int>(error->severity()), error->ToString());
+  }
+  void OnErrorRecoveryEnd(const rocksdb::BackgroundErrorRecoveryInfo& info) override {
+    if (info.new_bg_error.ok()) {
+      db_->OnResumed();
+    }
+  }
+
+ private:
+  MetaDb* db_;
+};
+
+void MetaDb::OnStopped(int severity, const std::string& error) {
+  {
+    std::lock_guard<std::mutex> lk(health_mu_);
+    last_error_ = error;
+  }
+  if (severity < rocksdb::Status::kHardError) {
+    MLOG_WARN("metadata db: background error (RocksDB retries it, writes go on): %s", error.c_str());
+    return;
+  }
+  stopped_.store(severity, std::memory_order_relaxed);
+  if (severity >= rocksdb::Status::kFatalError) {
+    MLOG_ERROR("metadata db: %.*s after a fatal error; writes answer 503 until the server is "
+               "restarted (reads go on): %s",
+               static_cast<int>(kMetaReadOnly.size()), kMetaReadOnly.data(), error.c_str());
+  } else {
+    MLOG_ERROR("metadata db: %.*s after an error; writes answer 503 until RocksDB recovers "
+               "(DB::Resume is retried every second): %s",
+               static_cast<int>(kMetaReadOnly.size()), kMetaReadOnly.data(), error.c_str());
+  }
+}
+
+void MetaDb::OnResumed() {
+  if (stopped_.exchange(0, std::memory_order_relaxed) != 0) {
+    recoveries_.fetch_add(1, std::memory_order_relaxed);
+    MLOG_WARN("metadata db: writes resumed after the background error");
+  }
+}
+
+Status MetaDb::TryResume() {
+  if (!WritesStopped()) {
+    return Status::Ok();
+  }
+  rocksdb::Status s = db_->Resume();
+  if (s.ok()) {
+    OnResumed();
+    return Status::Ok();
+  }
+  return FromRocks(s, "resume metadata db");
+}
+
+MetaDbHealth MetaDb::health() const {
+  MetaDbHealth h;
+  const int sev = stopped_.load(std::memory_order_relaxed);
+  h.writes_stopped = sev != 0;
+  h.fatal = sev >= rocksdb::Status::kFatalError;
+  h.background_errors = background_errors_.load(std::memory_order_relaxed);
+  h.recoveries = recoveries_.load(std::memory_order_relaxed);
+  std::lock_guard<std::mutex> lk(health_mu_);
+  h.last_error = last_error_;
+  return h;
+}
+
 std::string_view CfName(Cf cf) noexcept { return kCfNames[static_cast<std::size_t>(cf)]; }
 
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
@@ -122,6 +198,12 @@ Result<std::unique_ptr<MetaDb>> MetaDb::Open(std::string_view data_dir,
   db_opts.recycle_log_file_num = static_cast<std::size_t>(options.recycle_wal_files);
   if (options.quiet_info_log) {
     db_opts.info_log_level = rocksdb::WARN_LEVEL;
+  }
+  db_opts.listeners.push_back(std::make_shared<Listener>(m.get()));
+  // Test builds with MAMUTE_FAULTS armed: RocksDB's own WAL I/O can be made to fail.
+  m->env_ = NewFaultEnvIfArmed();
+  if (m->env_) {
+    db_opts.env = m->env_.get();
   }
 
   auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);

@@ -7,9 +7,11 @@
 #include <rocksdb/write_batch.h>
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -64,6 +66,20 @@ struct MetaDbOptions {
   bool quiet_info_log = true;
 };
 
+/// The prefix of the message of every commit the store refuses while RocksDB has stopped writes
+/// after a background error (MetaDb::WritesStopped; the status is ResourceExhausted).
+inline constexpr std::string_view kMetaReadOnly = "metadata store is read-only";
+
+/// What RocksDB's background-error state looks like now (docs/storage.md, "When RocksDB's own
+/// write fails").
+struct MetaDbHealth {
+  bool writes_stopped = false;   ///< a hard or fatal background error stops every write
+  bool fatal = false;            ///< ... and only a restart (reopening the DB) recovers
+  uint64_t background_errors = 0;  ///< background errors RocksDB reported (any severity)
+  uint64_t recoveries = 0;         ///< times writes resumed after being stopped
+  std::string last_error;          ///< the last background error, "" if none
+};
+
 /// One RocksDB DB with the column families of Cf. Thread-safe like rocksdb::DB: reads and
 /// writes may come from any thread; Close() must not race with them.
 class MetaDb {
@@ -92,6 +108,18 @@ class MetaDb {
   /// bounds.
   std::unique_ptr<rocksdb::Iterator> NewIterator(Cf cf, const rocksdb::ReadOptions& opts) const;
 
+  /// True while RocksDB refuses writes after a background error of severity hard or worse
+  /// (a failed WAL write or sync, a flush or compaction that hit ENOSPC). One relaxed load.
+  bool WritesStopped() const noexcept { return stopped_.load(std::memory_order_relaxed) != 0; }
+  /// True while stopped by an error only a restart recovers (RocksDB's fatal/unrecoverable).
+  bool WritesStoppedFatally() const noexcept { return stopped_.load(std::memory_order_relaxed) >= 3; }
+  /// Asks RocksDB to resume writes (DB::Resume) after a non-fatal stop. OK once writes are
+  /// allowed again (also when they already were); otherwise RocksDB's answer (Busy while its
+  /// own recovery runs, the error itself when it is fatal). Blocking (it may flush): the commit
+  /// thread calls it while idle.
+  Status TryResume();
+  MetaDbHealth health() const;
+
   rocksdb::DB* db() const noexcept { return db_.get(); }
   rocksdb::ColumnFamilyHandle* handle(Cf cf) const noexcept {
     return handles_[static_cast<std::size_t>(cf)];
@@ -101,10 +129,21 @@ class MetaDb {
   const std::string& path() const noexcept { return path_; }
 
  private:
+  class Listener;
+  friend class Listener;
   MetaDb() = default;
+  // The background-error listener's entry points (any RocksDB thread).
+  void OnStopped(int severity, const std::string& error);
+  void OnResumed();
 
   std::string path_;
+  std::unique_ptr<rocksdb::Env> env_;  // fault-injection Env (test builds) or null; outlives db_
   std::unique_ptr<rocksdb::DB> db_;
+  std::atomic<int> stopped_{0};  // rocksdb::Status::Severity while writes are stopped, else 0
+  std::atomic<uint64_t> background_errors_{0};
+  std::atomic<uint64_t> recoveries_{0};
+  mutable std::mutex health_mu_;
+  std::string last_error_;  // guarded by health_mu_
   std::array<rocksdb::ColumnFamilyHandle*, kCfCount> handles_{};
   rocksdb::ColumnFamilyHandle* default_handle_ = nullptr;
 };

@@ -12,6 +12,7 @@
 #include <ctime>
 
 #include "core/fault.h"
+#include "store/buckets.h"
 #include "store/data_dirs.h"
 #include "util/encoding.h"
 #include "util/log.h"
@@ -500,6 +501,17 @@ Status ObjectWriter::CommitPrepare(void* ctx, const CommitView& view, MetaBatch*
       return up.code() == Code::kNotFound ? Status::NotFound("NoSuchUpload") : up;
     }
   }
+  if (!w->part_mode_) {
+    // The bucket must still exist, in commit order: a PUT authorized before a bucket deletion
+    // must not add a record after it (the purge may already have scanned the bucket).
+    // (A part is covered by its upload: the purge removes every upload, and the check above
+    // refuses a part whose upload is gone.)
+    Status live = CheckBucketLive(view, w->bucket_);
+    if (!live.ok()) {
+      w->refused_ = true;
+      return live;
+    }
+  }
   Status st = view.Get(cf, w->key_buf_, &w->old_value_);
   const bool exists = st.ok();
   if (!exists && st.code() != Code::kNotFound) {
@@ -550,8 +562,9 @@ void ObjectWriter::OnCommitted(core::Shard& /*shard*/, core::Message* m) {
   if (!w->commit_status_.ok()) {
     // A failed synced write may still be in the WAL (e.g. the WAL fsync failed) and come back
     // after a restart: keep the renamed file — fsck removes it if no record names it. A
-    // commit its prepare hook refused was never written: its file is removed now.
-    w->final_exists_ = w->refused_ && w->final_exists_;
+    // commit its prepare hook refused, or the queue refused (RocksDB had stopped writes), was
+    // never written: its file is removed now.
+    w->final_exists_ = (w->refused_ || !w->commit_.attempted) && w->final_exists_;
     w->Fail(w->commit_status_);
     w->Settle();
     return;
@@ -1075,10 +1088,9 @@ void ObjectReader::Settle() noexcept {
 }
 
 std::string_view ObjectWriter::FaultSubject() noexcept {
-  if (!part_mode_) {
-    return key_;
-  }
-  fault_subject_ = upload_.ToHex() + "/" + std::to_string(part_number_);
+  // "<key>" or "<upload id>/<part number>", then "\n@dir<N>": a rule can pick one data dir.
+  fault_subject_ = part_mode_ ? upload_.ToHex() + "/" + std::to_string(part_number_) : key_;
+  fault_subject_ += "\n@dir" + std::to_string(dir_);
   return fault_subject_;
 }
 
@@ -1426,6 +1438,8 @@ Result<MetaOp*> ObjectIo::NewMetaOp() noexcept {
   op->kept_parts_.clear();
   op->check_ = nullptr;
   op->check_ctx_ = nullptr;
+  op->requires_bucket_ = false;
+  op->bump_epoch_ = false;
   return op;
 }
 
@@ -1450,7 +1464,7 @@ Status ObjectIo::Submit(MetaOp* op, MetaOpCallback cb, void* ctx) noexcept {
   op->ctx_ = ctx;
   op->commit_.callback = &ObjectIo::MetaOpCommitted;
   // A batch that replaces no record needs no hook (and may then be written alone, as is).
-  op->commit_.prepare = op->check_ != nullptr                     ? &ObjectIo::CheckedPrepare
+  op->commit_.prepare = op->check_ != nullptr || op->requires_bucket_ ? &ObjectIo::CheckedPrepare
                         : op->mode_ == MetaOp::Mode::kTags        ? &ObjectIo::TagsPrepare
                         : op->nkeys_ > 0 || op->ends_upload_      ? &ObjectIo::MetaOpPrepare
                                                                   : nullptr;
@@ -1543,7 +1557,10 @@ Status ObjectIo::MetaOpPrepare(void* ctx, const CommitView& view, MetaBatch* bat
 // Its data files stay.
 Status ObjectIo::CheckedPrepare(void* ctx, const CommitView& view, MetaBatch* batch) {
   auto* op = static_cast<MetaOp*>(ctx);
-  Status st = op->check_(op->check_ctx_, view, batch);
+  if (op->requires_bucket_) {
+    MAMUTE_RETURN_IF_ERROR(CheckBucketLive(view, op->required_bucket_));
+  }
+  Status st = op->check_ != nullptr ? op->check_(op->check_ctx_, view, batch) : Status::Ok();
   if (!st.ok()) {
     return st;
   }
@@ -1576,6 +1593,9 @@ Status ObjectIo::TagsPrepare(void* ctx, const CommitView& view, MetaBatch* batch
 
 void ObjectIo::MetaOpCommitted(void* ctx, Status st) {
   auto* op = static_cast<MetaOp*>(ctx);
+  if (st.ok() && op->bump_epoch_) {
+    op->io_->node_.bucket_config_epoch.fetch_add(1, std::memory_order_release);
+  }
   op->status_ = std::move(st);
   op->msg_.fn = &ObjectIo::OnMetaOpMsg;
   op->msg_.op = op;

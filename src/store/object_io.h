@@ -174,6 +174,17 @@ class MetaOp {
     check_ = check;
     check_ctx_ = ctx;
   }
+  /// The batch adds records under `bucket` (CreateMultipartUpload, Complete): at commit time
+  /// the bucket must still exist (CheckBucketLive), else the op fails with
+  /// NotFound("NoSuchBucket") and nothing is written.
+  void require_bucket(BucketId bucket) noexcept {
+    requires_bucket_ = true;
+    required_bucket_ = bucket;
+  }
+  /// The batch changes a bucket's configuration (CORS): once it is durable, bump the node's
+  /// bucket_config_epoch (on the commit thread, before the callback), so every shard's cache
+  /// reloads — also when the requester has gone away meanwhile.
+  void bump_config_epoch() noexcept { bump_epoch_ = true; }
 
  private:
   friend class ObjectIo;
@@ -203,6 +214,9 @@ class MetaOp {
   void* ctx_ = nullptr;
   CommitPrepare check_ = nullptr;
   void* check_ctx_ = nullptr;
+  bool requires_bucket_ = false;
+  BucketId required_bucket_ = 0;
+  bool bump_epoch_ = false;
   // Commit thread's while in the queue.
   Status status_;
   std::string old_value_;

@@ -111,3 +111,51 @@ def test_help_documents_repeatable_data_dir():
     assert "--data-dir" in out and "repeatable" in out
     out = subprocess.run([MAMUTE_BIN, "fsck", "--help"], capture_output=True, text=True, timeout=10).stdout
     assert "--data-dir DIR]..." in out
+
+
+def test_enospc_on_one_dir_sends_the_next_puts_to_another(tmp_path):
+    """Every write to data dir #1 fails with ENOSPC (fault injection: the subject of a PUT's file
+    operations ends with "@dir<N>"). The first PUT placed there streams its body, cannot be
+    replayed and answers 507; the dir is then held out of placement (refreshes of its free space
+    included), so every later PUT lands on dir #0 and succeeds — also the failed key retried."""
+    import time
+
+    import botocore
+
+    from test_faults import fault_injection_built
+    if not fault_injection_built():
+        pytest.skip("this mamute build has no fault injection (-Dfault_injection)")
+    dirs = [tmp_path / "disk0", tmp_path / "disk1"]
+    os.environ["MAMUTE_FAULTS"] = "op=write,match=@dir1,after=0,count=0,errno=ENOSPC"
+    try:
+        srv = start(tmp_path / "s1", dirs)
+    finally:
+        del os.environ["MAMUTE_FAULTS"]
+    try:
+        _, cred = make_bucket(srv, "onefull")
+        s3 = client(srv, cred["access_key_id"], cred["secret_access_key"])
+        failed, stored = [], {}
+        for i in range(40):
+            if i == 20:
+                time.sleep(1.2)  # placement re-reads free space (statvfs) every second
+            body = os.urandom(64 * 1024 + i)
+            try:
+                s3.put_object(Bucket="onefull", Key=f"k{i}", Body=body)
+                stored[f"k{i}"] = body
+            except botocore.exceptions.ClientError as e:
+                assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 507, e.response
+                assert e.response["Error"]["Code"] == "InsufficientStorage"
+                failed.append(f"k{i}")
+        # Half the keys hash to dir #1 while it has weight: the first of them fails, none after.
+        assert len(failed) == 1, failed
+        assert files_in(dirs[1]) == [] and len(files_in(dirs[0])) == len(stored) == 39
+        assert list((dirs[1] / "tmp").iterdir()) == []
+        body = os.urandom(1000 * 100)
+        s3.put_object(Bucket="onefull", Key=failed[0], Body=body)
+        assert s3.get_object(Bucket="onefull", Key=failed[0])["Body"].read() == body
+        for k, b in stored.items():
+            assert s3.get_object(Bucket="onefull", Key=k)["Body"].read() == b
+    finally:
+        assert srv.stop() == 0, srv.stderr_tail()
+    r = fsck(dirs)
+    assert r.returncode == 0 and "clean" in r.stdout, r.stdout + r.stderr

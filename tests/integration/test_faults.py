@@ -22,7 +22,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 
 from conftest import FAST_OPTIONS, MAMUTE_BIN, MamuteServer
-from test_s3_auth import API_KEY, make_bucket
+from test_s3_auth import API_KEY, api, make_bucket
 
 B = "faults"
 SIZE = 100 * 1024  # a data file (> 16 KiB inline), written in one chunk write (< 256 KiB)
@@ -313,3 +313,171 @@ def test_read_failure_aborts_the_get(tmp_path):
         assert s3.get_object(Bucket=B, Key="small")["Body"].read() == b"inline"
     finally:
         assert srv.stop() == 0, srv.stderr_tail()
+
+
+# ---------------------------------------------------------------- RocksDB's own WAL failing
+
+def fsck_clean(srv):
+    r = subprocess.run([MAMUTE_BIN, "fsck", "--data-dir", str(srv.data_dir)], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0 and "clean" in r.stdout, r.stdout + r.stderr
+
+
+def store_metric(srv, name):
+    return srv.metrics().get((name, frozenset()))
+
+
+@pytest.mark.parametrize("errno,status,code", [("EIO", 500, "InternalError"),
+                                               ("ENOSPC", 507, "InsufficientStorage")])
+def test_rocksdb_wal_failure(tmp_path, errno, status, code):
+    """RocksDB itself fails to sync its WAL during a commit (a FileSystem wrapper under RocksDB,
+    store/fault_fs.h): the PUT gets a clean S3 error, nothing of it is visible, earlier objects
+    stay readable. RocksDB then stops writes: after EIO (fatal in RocksDB) every write answers
+    503 until a restart, with a log line and the mamute_store_meta_read_only gauge; after ENOSPC
+    (a hard error) RocksDB recovers (DB::Resume) and writes work again without a restart."""
+    (tmp_path / "srv").mkdir()
+    srv = start(tmp_path / "srv", f"op=walsync,match=k-wal,after=0,count=1,errno={errno}")
+    try:
+        _, c = make_bucket(srv, B)
+        s3 = client(srv, c["access_key_id"], c["secret_access_key"])
+        keep, small = os.urandom(SIZE), b"inline"
+        s3.put_object(Bucket=B, Key="keep", Body=keep)
+        s3.put_object(Bucket=B, Key="keep-small", Body=small)
+        files = data_files(srv)
+        assert store_metric(srv, "mamute_store_meta_read_only") == 0
+        with pytest.raises(botocore.exceptions.ClientError) as ei:
+            s3.put_object(Bucket=B, Key="k-wal", Body=os.urandom(SIZE))
+        assert status_of(ei.value) == status, ei.value.response
+        assert ei.value.response["Error"]["Code"] == code
+        with pytest.raises(botocore.exceptions.ClientError) as ei:
+            s3.head_object(Bucket=B, Key="k-wal")
+        assert status_of(ei.value) == 404
+        assert s3.get_object(Bucket=B, Key="keep")["Body"].read() == keep
+        assert s3.get_object(Bucket=B, Key="keep-small")["Body"].read() == small
+        assert tmp_files(srv) == []
+        assert store_metric(srv, "mamute_store_meta_background_errors_total") >= 1
+        if errno == "EIO":
+            # Read-only until a restart: writes are refused with a clear 503, reads go on.
+            assert store_metric(srv, "mamute_store_meta_read_only") == 2
+            for attempt in (lambda: s3.put_object(Bucket=B, Key="later", Body=os.urandom(SIZE)),
+                            lambda: s3.delete_object(Bucket=B, Key="keep")):
+                with pytest.raises(botocore.exceptions.ClientError) as ei:
+                    attempt()
+                assert status_of(ei.value) == 503, ei.value.response
+                assert ei.value.response["Error"]["Code"] == "ServiceUnavailable"
+                assert "read-only" in ei.value.response["Error"]["Message"]
+            assert s3.get_object(Bucket=B, Key="keep")["Body"].read() == keep
+            assert "metadata store is read-only" in srv.stderr_tail(200)
+            # The failed PUT's renamed file may stay (its WAL record may be replayed); the
+            # refused one's is removed at once.
+            assert len(data_files(srv) - files) <= 1
+        else:
+            # RocksDB recovers a hard error by itself (or the commit thread's DB::Resume does).
+            assert wait_for(lambda: store_metric(srv, "mamute_store_meta_read_only") == 0, 10)
+            assert store_metric(srv, "mamute_store_meta_recoveries_total") >= 1
+            s3.put_object(Bucket=B, Key="later", Body=b"after recovery")
+            assert s3.get_object(Bucket=B, Key="later")["Body"].read() == b"after recovery"
+    finally:
+        assert srv.stop() == 0, srv.stderr_tail()
+    # A restart recovers (EIO) and keeps everything acknowledged; a failed sync may surface its
+    # record whole (with its kept data file), never in part; start-up recovery leaves fsck clean.
+    srv.returncode = None
+    launch(srv, MAMUTE_API_KEY=API_KEY)
+    try:
+        s3 = client(srv, c["access_key_id"], c["secret_access_key"])
+        assert s3.get_object(Bucket=B, Key="keep")["Body"].read() == keep
+        try:
+            assert s3.get_object(Bucket=B, Key="k-wal")["ContentLength"] == SIZE
+        except botocore.exceptions.ClientError as e:
+            assert status_of(e) == 404
+        s3.put_object(Bucket=B, Key="after-restart", Body=b"x")
+        assert store_metric(srv, "mamute_store_meta_read_only") == 0
+    finally:
+        assert srv.stop() == 0, srv.stderr_tail()
+    fsck_clean(srv)
+
+
+# ---------------------------------------------------------------- bucket deletion races
+
+def test_interrupted_bucket_purge_is_reclaimed_by_recovery(tmp_path):
+    """A force delete whose purge stops half-way (its chunk commit fails) leaves records of a
+    bucket that no longer exists, and their data files. Start-up recovery finds them (no bucket
+    record), deletes the records and then the files; fsck is clean and another bucket is intact."""
+    (tmp_path / "srv").mkdir()
+    # Three PUTs commit keys containing "doomed-"; the fourth matching commit is the purge's.
+    srv = start(tmp_path / "srv", "op=meta,match=doomed-,after=3,count=1,errno=EIO", **{"unlink-grace-ms": 100})
+    try:
+        keep_b, kc = make_bucket(srv, "purge-keep")
+        s3k = client(srv, kc["access_key_id"], kc["secret_access_key"])
+        s3k.put_object(Bucket="purge-keep", Key="stays", Body=os.urandom(SIZE))
+        before = data_files(srv)
+        doomed, dc = make_bucket(srv, "purge-doomed")
+        s3 = client(srv, dc["access_key_id"], dc["secret_access_key"])
+        for n in range(3):
+            s3.put_object(Bucket="purge-doomed", Key=f"doomed-{n}", Body=os.urandom(SIZE))
+        up = s3.create_multipart_upload(Bucket="purge-doomed", Key="open")
+        s3.upload_part(Bucket="purge-doomed", Key="open", UploadId=up["UploadId"], PartNumber=1,
+                       Body=os.urandom(SIZE))
+        assert len(data_files(srv)) == len(before) + 4
+        st, _ = api(srv, "DELETE", f"/storage/object-storage/buckets/{doomed['id']}?force=true")
+        assert st == 500  # the purge stopped at its first chunk; the bucket itself is gone
+        st, _ = api(srv, "GET", f"/storage/object-storage/buckets/{doomed['id']}")
+        assert st == 404
+        assert len(data_files(srv)) == len(before) + 4  # nothing purged
+    finally:
+        assert srv.stop() == 0, srv.stderr_tail()
+    # Offline fsck reports the dead bucket (not clean) ...
+    r = subprocess.run([MAMUTE_BIN, "fsck", "--data-dir", str(srv.data_dir)], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 1 and "deleted bucket" in r.stdout, r.stdout + r.stderr
+    # ... and the next start reclaims it.
+    srv.returncode = None
+    launch(srv, MAMUTE_API_KEY=API_KEY)
+    try:
+        assert data_files(srv) == before
+        assert "of 1 deleted bucket(s)" in srv.stderr_tail(200)
+        s3k = client(srv, kc["access_key_id"], kc["secret_access_key"])  # the new start's port
+        assert s3k.get_object(Bucket="purge-keep", Key="stays")["ContentLength"] == SIZE
+        again, ac = make_bucket(srv, "purge-doomed")
+        s3 = client(srv, ac["access_key_id"], ac["secret_access_key"])
+        assert s3.list_objects_v2(Bucket="purge-doomed")["KeyCount"] == 0
+        assert s3.list_multipart_uploads(Bucket="purge-doomed").get("Uploads", []) == []
+    finally:
+        assert srv.stop() == 0, srv.stderr_tail()
+    fsck_clean(srv)
+
+
+def test_put_whose_bucket_is_deleted_mid_body_gets_no_such_bucket(tmp_path):
+    """A PUT authorized before its bucket is force-deleted, whose body ends after the purge: the
+    commit checks that the bucket still exists (in commit order) and refuses it with 404
+    NoSuchBucket; no record and no data file of it remain."""
+    (tmp_path / "srv").mkdir()
+    srv = MamuteServer(tmp_path / "srv", {**FAST_OPTIONS, "data-cores": 1, "pin-threads": False,
+                                          "body-timeout-ms": 10000, "unlink-grace-ms": 100})
+    launch(srv, MAMUTE_API_KEY=API_KEY)
+    try:
+        b, c = make_bucket(srv, "gone-mid-put")
+        body = os.urandom(SIZE)
+        path = "/gone-mid-put/late"
+        sock = socket.create_connection(("127.0.0.1", srv.s3_port), timeout=10)
+        try:
+            sock.sendall(raw_head(srv, "PUT", path, unsigned_headers(srv, c, "PUT", path, len(body))))
+            sock.sendall(body[:SIZE // 2])
+            time.sleep(0.2)  # the head is authorized and half the body streamed to the temp file
+            st, _ = api(srv, "DELETE", f"/storage/object-storage/buckets/{b['id']}?force=true")
+            assert st == 204
+            sock.sendall(body[SIZE // 2:])
+            resp = b""
+            while b"</Error>" not in resp and not resp.startswith(b"HTTP/1.1 200"):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                resp += chunk
+        finally:
+            sock.close()
+        assert resp.startswith(b"HTTP/1.1 404"), resp[:300]
+        assert b"<Code>NoSuchBucket</Code>" in resp, resp
+        assert wait_for(lambda: data_files(srv) == set() and tmp_files(srv) == [], 5)
+    finally:
+        assert srv.stop() == 0, srv.stderr_tail()
+    fsck_clean(srv)

@@ -44,16 +44,25 @@ def preflight(srv, path, origin, method, req_headers=None):  # noqa: F811
     return raw(srv, "OPTIONS", path, h)
 
 
-def test_put_get_delete_bucket_cors(bucket):
+def commits(srv):  # noqa: F811
+    return srv.metrics()[("mamute_store_commits_total", frozenset())]
+
+
+def test_put_get_delete_bucket_cors(bucket, srv):  # noqa: F811
     s3, _, _ = bucket
     with pytest.raises(Exception) as e:
         s3.get_bucket_cors(Bucket=B)
     assert code_of(e) == "NoSuchCORSConfiguration"
+    before = commits(srv)
     s3.put_bucket_cors(Bucket=B, CORSConfiguration={"CORSRules": RULES})
+    # A synced write through the commit thread (group commit), not a RocksDB write on the shard.
+    assert commits(srv) > before
     got = s3.get_bucket_cors(Bucket=B)["CORSRules"]
     assert got[0] == RULES[0]
     assert got[1]["AllowedOrigins"] == ["*"] and got[1]["AllowedMethods"] == ["GET"]
+    before = commits(srv)
     s3.delete_bucket_cors(Bucket=B)
+    assert commits(srv) > before
     with pytest.raises(Exception) as e:
         s3.get_bucket_cors(Bucket=B)
     assert code_of(e) == "NoSuchCORSConfiguration"

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -135,13 +138,27 @@ TEST_F(DataDirsTest, PlacementSpreadsOverDirsWithSpace) {
   }
   EXPECT_GT(count[0], 300);
   EXPECT_GT(count[1], 300);
-  // A dir that met ENOSPC gets nothing until the next refresh.
+  // A dir that met ENOSPC gets nothing for the hold, refreshes included (statvfs may show free
+  // bytes the failed PUT did not fit in, or a quota or inode table may be what is full) ...
   two.NoteFull(0);
+  EXPECT_TRUE(two.HeldFull(0));
   for (uint64_t h = 0; h < 100; ++h) {
     EXPECT_EQ(two.Pick(h * 0x9E3779B97F4A7C15ull), 1u);
   }
   two.Refresh();
-  EXPECT_GT(two.Weights()[0], 0u);
+  EXPECT_EQ(two.Weights()[0], 0u);
+  EXPECT_EQ(two.Pick(7), 1u);
+
+  // ... and is back, by its free space, once the hold has passed.
+  DataDirPlacement short_hold({dirs_[0], dirs_[1]}, /*refresh_ms=*/60000, /*full_hold_ms=*/50);
+  short_hold.Refresh();
+  short_hold.NoteFull(1);
+  short_hold.Refresh();
+  EXPECT_EQ(short_hold.Weights()[1], 0u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(80));
+  EXPECT_FALSE(short_hold.HeldFull(1));
+  short_hold.Refresh();
+  EXPECT_GT(short_hold.Weights()[1], 0u);
 }
 
 }  // namespace

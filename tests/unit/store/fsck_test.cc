@@ -33,6 +33,7 @@ class FsckTest : public ::testing::Test {
     auto db = MetaDb::Open(dir_.path());
     ASSERT_TRUE(db.has_value()) << db.error().ToString();
     db_ = std::move(*db);
+    ASSERT_TRUE(testing::AddTestBuckets(*db_).ok());
   }
   std::string DataPath(const FileId& id) { return dir_.path() + "/" + DataFileRelPath(id); }
   void PutObject(std::string_view key, DataLocation loc) {
@@ -216,6 +217,76 @@ TEST(FsckNoDbTest, MissingMetaDirFails) {
   TempDir dir;
   auto r = Fsck(dir.path(), false);
   EXPECT_FALSE(r.has_value());
+}
+
+// An interrupted purge leaves records of a bucket whose record is gone: they keep no file alive
+// (their files are orphans), are not "missing data", and repair deletes them (objects, uploads
+// and the uploads' parts) before the files. A live bucket's records are untouched.
+TEST_F(FsckTest, ReclaimsRecordsOfDeletedBuckets) {
+  constexpr BucketId kDead = 99;  // no bucket record (AddTestBuckets writes 1..16)
+  const FileId live{0x0100000000000000ull, 1}, dead_obj{0x0200000000000000ull, 2};
+  const FileId dead_part{0x0300000000000000ull, 3}, dead_mpu_part{0x0400000000000000ull, 4};
+  for (const FileId& f : {live, dead_obj, dead_part, dead_mpu_part}) Touch(DataPath(f));
+  PutObject("alive", {LocationKind::kFile, {}, live, 0});
+  ObjectRecord r;
+  r.etag = kMd5;
+  r.size = 4;
+  r.location = {LocationKind::kFile, {}, dead_obj, 0};
+  std::string v;
+  EncodeObject(r, &v);
+  ASSERT_TRUE(db_->Put(Cf::kObjects, ObjectKey(kDead, "a"), v).ok());
+  r.location = {LocationKind::kFile, {}, FileId{0x0500000000000000ull, 5}, 0};  // file already gone
+  EncodeObject(r, &v);
+  ASSERT_TRUE(db_->Put(Cf::kObjects, ObjectKey(kDead, "b"), v).ok());
+  ObjectRecord mpu;
+  mpu.etag_kind = EtagKind::kMultipart;
+  mpu.etag = "0123456789abcdef0123456789abcdef-1";
+  mpu.size = 4;
+  mpu.location.kind = LocationKind::kParts;
+  mpu.parts = {{4, {}, {LocationKind::kFile, {}, dead_mpu_part, 0}}};
+  EncodeObject(mpu, &v);
+  ASSERT_TRUE(db_->Put(Cf::kObjects, ObjectKey(kDead, "mpu"), v).ok());
+  const UploadId up = UploadId::Make(9, 9);
+  EncodeUpload(UploadRecord{}, &v);
+  ASSERT_TRUE(db_->Put(Cf::kUploads, UploadKey(kDead, "open", up), v).ok());
+  PartRecord p;
+  p.size = 4;
+  p.etag_md5 = kMd5;
+  p.location = {LocationKind::kFile, {}, dead_part, 0};
+  EncodePart(p, &v);
+  ASSERT_TRUE(db_->Put(Cf::kParts, PartKey(up, 1), v).ok());
+
+  auto rep = Fsck(*db_, FsckOptions{{dir_.path()}, false});
+  ASSERT_TRUE(rep.has_value()) << rep.error().ToString();
+  EXPECT_FALSE(rep->clean());
+  EXPECT_EQ(rep->dead_buckets, std::vector<BucketId>{kDead});
+  EXPECT_EQ(rep->dead_bucket_objects, 3u);
+  EXPECT_EQ(rep->dead_bucket_uploads, 1u);
+  EXPECT_TRUE(rep->missing.empty());  // the dead record naming a gone file is not "missing"
+  EXPECT_TRUE(rep->orphan_parts.empty());
+  std::vector<std::string> orphans = rep->orphan_files;
+  std::sort(orphans.begin(), orphans.end());
+  EXPECT_EQ(orphans, (std::vector<std::string>{DataPath(dead_obj), DataPath(dead_part), DataPath(dead_mpu_part)}));
+  EXPECT_TRUE(fs::exists(DataPath(dead_obj)));  // report only
+  EXPECT_TRUE(db_->Get(Cf::kObjects, ObjectKey(kDead, "a"), &v).ok());
+
+  rep = Fsck(*db_, FsckOptions{{dir_.path()}, true});
+  ASSERT_TRUE(rep.has_value()) << rep.error().ToString();
+  EXPECT_EQ(rep->records_reclaimed, 5u);  // 3 objects, 1 upload, 1 part
+  EXPECT_EQ(rep->removed, 3u);
+  EXPECT_TRUE(rep->errors.empty());
+  for (const char* k : {"a", "b", "mpu"}) {
+    EXPECT_EQ(db_->Get(Cf::kObjects, ObjectKey(kDead, k), &v).code(), Code::kNotFound) << k;
+  }
+  EXPECT_EQ(db_->Get(Cf::kUploads, UploadKey(kDead, "open", up), &v).code(), Code::kNotFound);
+  EXPECT_EQ(db_->Get(Cf::kParts, PartKey(up, 1), &v).code(), Code::kNotFound);
+  for (const FileId& f : {dead_obj, dead_part, dead_mpu_part}) EXPECT_FALSE(fs::exists(DataPath(f)));
+  EXPECT_TRUE(fs::exists(DataPath(live)));
+  EXPECT_TRUE(db_->Get(Cf::kObjects, ObjectKey(1, "alive"), &v).ok());
+
+  rep = Fsck(*db_, FsckOptions{{dir_.path()}, false});
+  ASSERT_TRUE(rep.has_value());
+  EXPECT_TRUE(rep->clean());
 }
 
 }  // namespace

@@ -642,6 +642,30 @@ TEST_F(ObjectIoTest, ContentMd5MismatchCommitsNothing) {
   EXPECT_EQ(Record("bad", &value).error().code(), Code::kNotFound);
 }
 
+// The commit checks, in commit order, that the bucket still exists: a PUT that began before its
+// bucket's deletion (the bucket record gone, as after DeleteBucket) is refused with
+// NotFound("NoSuchBucket") and leaves no record and no file — nothing a purge would miss.
+TEST_F(ObjectIoTest, PutIntoADeletedBucketCommitsNothing) {
+  ASSERT_TRUE(node_->db->Delete(Cf::kBuckets, BucketKey(kBucket)).ok());
+  for (std::size_t size : {std::size_t{10}, std::size_t{500000}}) {
+    PutJob job;
+    job.io = io_.get();
+    job.key = "late";
+    job.data = RandomBytes(size, 11);
+    RunOnShard([&] { job.Start(); });
+    ASSERT_TRUE(job.done.Wait());
+    EXPECT_EQ(job.status.code(), Code::kNotFound) << job.status.ToString();
+    EXPECT_EQ(job.status.message(), "NoSuchBucket");
+    EXPECT_TRUE(WaitDrained());
+    EXPECT_TRUE(FilesUnder(TmpDir()).empty());
+    EXPECT_TRUE(FilesUnder(ObjectsDir()).empty());
+  }
+  std::string value;
+  EXPECT_EQ(Record("late", &value).error().code(), Code::kNotFound);
+  ASSERT_TRUE(testing::AddTestBuckets(*node_->db).ok());
+  ASSERT_TRUE(Put("late", "now").ok());  // the bucket is back: the same PUT commits
+}
+
 TEST_F(ObjectIoTest, ConcurrentPutsShareSyncs) {
   constexpr int kN = 64;
   const CommitQueueStats before = node_->commits->stats();

@@ -61,6 +61,7 @@ class ShardFixture : public ::testing::Test {
     auto node = NodeStore::Open(data_dirs_);
     ASSERT_TRUE(node.has_value()) << node.error().ToString();
     node_ = std::move(*node);
+    ASSERT_TRUE(testing::AddTestBuckets(*node_->db).ok());
     core::ShardConfig cfg;
     cfg.id = 0;
     cfg.recv_buffers = 0;

@@ -6,6 +6,10 @@
 #include <filesystem>
 #include <string>
 
+#include "store/keys.h"
+#include "store/meta_db.h"
+#include "store/records.h"
+
 namespace mamute::store::testing {
 
 class TempDir {
@@ -26,5 +30,22 @@ class TempDir {
  private:
   std::string path_;
 };
+
+/// Writes a minimal bucket record for ids [first, last]: records created under a bucket commit
+/// only while its bucket record exists (CheckBucketLive), and fsck treats the records of a
+/// bucket without one as a deleted bucket's.
+inline Status AddTestBuckets(MetaDb& db, BucketId first = 1, BucketId last = 16) {
+  for (BucketId id = first; id <= last; ++id) {
+    BucketRecord r;
+    r.id = id;
+    const std::string name = "test-bucket-" + std::to_string(id);
+    r.name = name;
+    std::string v;
+    EncodeBucket(r, &v);
+    Status st = db.Put(Cf::kBuckets, BucketKey(id), v, /*sync=*/false);
+    if (!st.ok()) return st;
+  }
+  return Status::Ok();
+}
 
 }  // namespace mamute::store::testing
