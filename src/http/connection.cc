@@ -349,6 +349,15 @@ bool Connection::OnHead(RequestHead& head) {
   SetTimer(parser_.head().HasBody() ? Server::kBodyTimer : -1);
   body_too_slow_ = false;
   StartRateWindow();
+  // Expect: 100-continue on a request without a body (Content-Length: 0). RFC 9110 lets a server
+  // omit the 100 here, but botocore (1.29, Debian 12's boto3) keeps the status line of a final
+  // answer that came instead of the 100 for every later response on that connection, parses the
+  // next response's status line as a header and then waits for the connection to close (its read
+  // timeout, 60 s) on the next PUT with a body. So the 100 goes ahead of whatever answer follows,
+  // in the same write (no extra send).
+  if (parser_.head().expect_continue && !parser_.head().HasBody() && parser_.head().version_minor >= 1) {
+    pending_.append(k100Continue);
+  }
   handler_->OnHead(*this);
   if (parser_.head().expect_continue && parser_.head().HasBody() && !responded_ && parser_.head().version_minor >= 1) {
     pending_.append(k100Continue);

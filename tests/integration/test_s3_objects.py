@@ -8,6 +8,7 @@ import subprocess
 import boto3
 import botocore
 import pytest
+from botocore.config import Config
 
 from test_s3_auth import API_KEY, api, client, code_of, make_bucket, srv  # noqa: F401 (fixture)
 
@@ -262,3 +263,42 @@ def test_sequential_gets_on_one_connection_do_not_stall(srv, bucket, size):  # n
     slow = sorted(t for t in times if t >= 0.035)
     assert sum(times) < n * 0.020, f"{n} GETs took {sum(times):.2f} s; slowest {sorted(times)[-10:]}"
     assert len(slow) <= n // 10, f"{len(slow)} of {n} GETs took >= 35 ms: {slow}"
+
+
+def test_empty_put_with_expect_continue_keeps_boto3_connection_usable(srv, bucket):  # noqa: F811
+    """Regression: botocore 1.29 sends Expect: 100-continue on every PutObject, also with an empty
+    body. When the final answer came without a 100 first, botocore kept that status line for the
+    connection's later responses and hung (its read timeout) on the next PUT with a body. The server
+    now sends the 100 ahead of the answer; a short read timeout and no retries make a hang fail."""
+    _, c = bucket
+    s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{srv.s3_port}", aws_access_key_id=c["access_key_id"],
+                      aws_secret_access_key=c["secret_access_key"], region_name="us-east-1",
+                      config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1},
+                                    read_timeout=10, signature_version="s3v4"))
+    for i in range(3):
+        s3.put_object(Bucket="objects-bucket", Key=f"expect/empty-{i}", Body=b"")
+    s3.put_object(Bucket="objects-bucket", Key="expect/ten", Body=b"0123456789")
+    assert s3.get_object(Bucket="objects-bucket", Key="expect/ten")["Body"].read() == b"0123456789"
+    assert s3.get_object(Bucket="objects-bucket", Key="expect/empty-2")["Body"].read() == b""
+
+
+def test_expect_continue_without_body_gets_100_then_the_answer(srv, bucket):  # noqa: F811
+    """On the wire: Content-Length 0 with Expect: 100-continue is answered 100 Continue, then the
+    final answer, and the connection stays open for the next request."""
+    import socket
+    s3, _ = bucket
+    url = s3.generate_presigned_url("put_object", Params={"Bucket": "objects-bucket", "Key": "expect/raw"},
+                                    ExpiresIn=600)
+    path = url.split(str(srv.s3_port), 1)[1]
+    req = (f"PUT {path} HTTP/1.1\r\nHost: 127.0.0.1:{srv.s3_port}\r\nContent-Length: 0\r\n"
+           "Expect: 100-continue\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", srv.s3_port), timeout=10) as sock:
+        for _ in range(2):
+            sock.sendall(req)
+            buf = b""
+            while buf.count(b"\r\n\r\n") < 2:
+                chunk = sock.recv(65536)
+                assert chunk, f"connection closed after {buf!r}"
+                buf += chunk
+            assert buf.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 "), buf
+            assert b"connection: close" not in buf.lower()
