@@ -382,6 +382,7 @@ void BenchLarge(const Config& cfg) {
   // No MakeLeafDirs: at 16 MiB the few directories the first PUTs make cost nothing.
   const std::string dir = cfg.dir + "/large";
   const std::size_t size = cfg.sizes.empty() ? std::size_t{16} << 20 : cfg.sizes.front();
+  fs::create_directories(dir);  // NodeStore::Open wants an existing directory
   const PutRun m = RunObjectIoPuts(cfg, dir, size);
   std::printf("| %zu MiB PUT through ObjectIo, %d in flight, %.0f s | %.1f ops/s | %.1f MiB/s |\n",
               size >> 20, cfg.concurrency, cfg.seconds, m.ops_per_s,
