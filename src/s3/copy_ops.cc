@@ -218,7 +218,7 @@ void S3Handler::OnCopyData(void* ctx, store::ObjectReader* reader, std::string_v
 void S3Handler::CopyPump() {
   auto took = writer_->Append(copy_piece_, &S3Handler::OnCopyWriterReady, this);
   if (!took) {
-    CopyFail(took.error().code() == Code::kNoSpace ? S3Error::kInsufficientStorage : S3Error::kInternalError);
+    CopyFail(FromStoreStatus(took.error()).error);
     return;
   }
   copy_piece_.remove_prefix(*took);
@@ -228,7 +228,7 @@ void S3Handler::CopyPump() {
 void S3Handler::OnCopyWriterReady(void* ctx, Status st) {
   auto* self = static_cast<S3Handler*>(ctx);
   if (!st.ok()) {
-    self->CopyFail(st.code() == Code::kNoSpace ? S3Error::kInsufficientStorage : S3Error::kInternalError);
+    self->CopyFail(FromStoreStatus(st).error);
     return;
   }
   if (!self->copy_piece_.empty()) self->CopyPump();

@@ -1,5 +1,8 @@
 #include "s3/errors.h"
 
+#include "store/buckets.h"
+#include "store/meta_db.h"
+
 namespace mamute::s3 {
 namespace {
 struct Row {
@@ -59,6 +62,28 @@ std::string RenderErrorXml(S3Error e, std::string_view message, std::string_view
   out.append(request_id);
   out.append("</RequestId></Error>");
   return out;
+}
+
+StoreFailure FromStoreStatus(const Status& st) noexcept {
+  switch (st.code()) {
+    case Code::kNotFound:
+      if (st.message() == store::kBucketDeleted) return {S3Error::kNoSuchBucket, {}};
+      break;
+    case Code::kNoSpace:
+      return {S3Error::kInsufficientStorage, {}};
+    case Code::kResourceExhausted:
+      if (st.message().starts_with(store::kMetaReadOnly)) {
+        return {S3Error::kServiceUnavailable,
+                "The server cannot store data right now: its metadata store is read-only after a "
+                "disk error. Please try again later."};
+      }
+      return {S3Error::kServiceUnavailable, {}};
+    case Code::kCancelled:
+      return {S3Error::kServiceUnavailable, {}};
+    default:
+      break;
+  }
+  return {S3Error::kInternalError, {}};
 }
 
 }  // namespace mamute::s3

@@ -222,19 +222,8 @@ bool S3Handler::CommitFailed(const Status& st, const char* what) {
 }
 
 void S3Handler::RespondStoreFailure(const Status& st) {
-  if (st.code() == Code::kNotFound && st.message() == "NoSuchBucket") {
-    RespondError(S3Error::kNoSuchBucket);  // the bucket was deleted before the commit
-  } else if (st.code() == Code::kNoSpace) {
-    RespondError(S3Error::kInsufficientStorage);
-  } else if (st.code() == Code::kResourceExhausted && st.message().starts_with(store::kMetaReadOnly)) {
-    RespondError(S3Error::kServiceUnavailable,
-                 "The server cannot store data right now: its metadata store is read-only after a disk "
-                 "error. Please try again later.");
-  } else if (st.code() == Code::kCancelled || st.code() == Code::kResourceExhausted) {
-    RespondError(S3Error::kServiceUnavailable);
-  } else {
-    RespondError(S3Error::kInternalError);
-  }
+  const StoreFailure f = FromStoreStatus(st);
+  RespondError(f.error, f.message);
 }
 
 // ---------------------------------------------------------------- PutObject
@@ -361,7 +350,7 @@ void S3Handler::PutAppend(std::string_view data) {
   }
   auto took = writer_->Append(data, &S3Handler::OnWriterReady, this);
   if (!took) {
-    PutFail(took.error().code() == Code::kNoSpace ? S3Error::kInsufficientStorage : S3Error::kInternalError);
+    PutFail(FromStoreStatus(took.error()).error);
     return;
   }
   if (*took < data.size()) {
@@ -373,13 +362,13 @@ void S3Handler::PutAppend(std::string_view data) {
 void S3Handler::OnWriterReady(void* ctx, Status st) {
   auto* self = static_cast<S3Handler*>(ctx);
   if (!st.ok()) {
-    self->PutFail(st.code() == Code::kNoSpace ? S3Error::kInsufficientStorage : S3Error::kInternalError);
+    self->PutFail(FromStoreStatus(st).error);
     return;
   }
   if (self->overflow_.empty()) return;
   auto took = self->writer_->Append(self->overflow_, &S3Handler::OnWriterReady, self);
   if (!took) {
-    self->PutFail(took.error().code() == Code::kNoSpace ? S3Error::kInsufficientStorage : S3Error::kInternalError);
+    self->PutFail(FromStoreStatus(took.error()).error);
     return;
   }
   self->overflow_.erase(0, *took);

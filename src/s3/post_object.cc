@@ -298,7 +298,7 @@ class PostObjectHandler final : public http::Handler, private FormParser::Sink {
     }
     auto took = writer_->Append(data, &PostObjectHandler::OnWriterReady, this);
     if (!took) {
-      Fail(took.error().code() == Code::kNoSpace ? S3Error::kInsufficientStorage : S3Error::kInternalError);
+      Fail(FromStoreStatus(took.error()).error);
       return false;
     }
     if (*took < data.size()) {
@@ -312,13 +312,13 @@ class PostObjectHandler final : public http::Handler, private FormParser::Sink {
     auto* self = static_cast<PostObjectHandler*>(ctx);
     if (self->done_ || self->writer_ == nullptr) return;
     if (!st.ok()) {
-      self->Fail(st.code() == Code::kNoSpace ? S3Error::kInsufficientStorage : S3Error::kInternalError);
+      self->Fail(FromStoreStatus(st).error);
       return;
     }
     if (self->overflow_.empty()) return;
     auto took = self->writer_->Append(self->overflow_, &PostObjectHandler::OnWriterReady, self);
     if (!took) {
-      self->Fail(took.error().code() == Code::kNoSpace ? S3Error::kInsufficientStorage : S3Error::kInternalError);
+      self->Fail(FromStoreStatus(took.error()).error);
       return;
     }
     self->overflow_.erase(0, *took);
@@ -383,12 +383,11 @@ class PostObjectHandler final : public http::Handler, private FormParser::Sink {
     self->pending_ = nullptr;
     self->writer_ = nullptr;
     if (!st.ok()) {
-      if (st.code() == Code::kNotFound && st.message() == "NoSuchBucket") {
-        self->Fail(S3Error::kNoSuchBucket);  // deleted before the commit
-        return;
+      const StoreFailure f = FromStoreStatus(st);
+      if (f.error != S3Error::kNoSuchBucket) {  // a bucket deleted before the commit is no fault
+        MLOG_ERROR("POST upload failed: %s", st.ToString().c_str());
       }
-      MLOG_ERROR("POST upload failed: %s", st.ToString().c_str());
-      self->Fail(st.code() == Code::kNoSpace ? S3Error::kInsufficientStorage : S3Error::kInternalError);
+      self->Fail(f.error, f.message);
       return;
     }
     self->Respond("\"" + r.EtagHex() + "\"");

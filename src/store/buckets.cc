@@ -115,7 +115,7 @@ Status CheckBucketCreation(void* ctx, const CommitView& view, MetaBatch* /*batch
 Status CheckBucketLive(const CommitView& view, BucketId bucket) {
   std::string v;
   Status st = view.Get(Cf::kBuckets, BucketKey(bucket), &v);
-  if (st.code() == Code::kNotFound) return Status::NotFound("NoSuchBucket");
+  if (st.code() == Code::kNotFound) return Status::NotFound(std::string(kBucketDeleted));
   return st;
 }
 

@@ -88,8 +88,12 @@ Result<bool> BucketHasObjects(const MetaDb& db, BucketId bucket);
 Status AddBucketRemoval(const MetaDb& db, const BucketRecord& rec, MetaBatch* batch,
                         std::size_t* credentials_removed);
 
+/// The message of the NotFound status a commit gets when its bucket was deleted before it
+/// (CheckBucketLive): callers compare with it rather than with a string of their own.
+inline constexpr std::string_view kBucketDeleted = "NoSuchBucket";
+
 /// At commit time (inside a CommitPrepare): OK while bucket `bucket`'s record exists in `view`;
-/// NotFound("NoSuchBucket") once a bucket deletion committed earlier. Every commit that creates
+/// NotFound(kBucketDeleted) once a bucket deletion committed earlier. Every commit that creates
 /// a record under a bucket (PUT, CopyObject, POST, CreateMultipartUpload, Complete) checks it,
 /// so nothing can be added to a bucket after its deletion — and after its purge scanned it.
 Status CheckBucketLive(const CommitView& view, BucketId bucket);

@@ -176,7 +176,7 @@ class MetaOp {
   }
   /// The batch adds records under `bucket` (CreateMultipartUpload, Complete): at commit time
   /// the bucket must still exist (CheckBucketLive), else the op fails with
-  /// NotFound("NoSuchBucket") and nothing is written.
+  /// NotFound(kBucketDeleted) and nothing is written.
   void require_bucket(BucketId bucket) noexcept {
     requires_bucket_ = true;
     required_bucket_ = bucket;

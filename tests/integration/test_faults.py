@@ -23,6 +23,7 @@ from botocore.credentials import Credentials
 
 from conftest import FAST_OPTIONS, MAMUTE_BIN, MamuteServer
 from test_s3_auth import API_KEY, api, make_bucket
+from test_s3_post_policy import post
 
 B = "faults"
 SIZE = 100 * 1024  # a data file (> 16 KiB inline), written in one chunk write (< 256 KiB)
@@ -366,6 +367,10 @@ def test_rocksdb_wal_failure(tmp_path, errno, status, code):
                 assert status_of(ei.value) == 503, ei.value.response
                 assert ei.value.response["Error"]["Code"] == "ServiceUnavailable"
                 assert "read-only" in ei.value.response["Error"]["Message"]
+            # A browser (POST policy) upload is refused the same way as a PUT.
+            p = s3.generate_presigned_post(B, "later-post", ExpiresIn=300)
+            st, body, _ = post(srv, B, p["fields"], os.urandom(SIZE), filename="f.bin")
+            assert st == 503 and b"<Code>ServiceUnavailable</Code>" in body and b"read-only" in body, body
             assert s3.get_object(Bucket=B, Key="keep")["Body"].read() == keep
             assert "metadata store is read-only" in srv.stderr_tail(200)
             # The failed PUT's renamed file may stay (its WAL record may be replayed); the
