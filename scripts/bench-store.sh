@@ -6,6 +6,8 @@
 #     fillrandom --sync --threads=8, Debian rocksdb-tools), 100 B and 4 KiB values;
 #   - 16 MiB PUTs through ObjectIo (8 in flight) vs fio's sequential write (1 MiB blocks,
 #     fsync at the end: bench.sh's anchor), alternated, median of 3 each;
+#   - 16 MiB GETs through ObjectIo (XXH3 verified) vs fio's sequential read of 8 files of
+#     16 MiB, same block size and depth, from the page cache and cold, median of 3 each;
 #   - RocksDB synced writes: one writer (db_bench fillsync's shape) vs group commit;
 #   - a delimiter listing of 1M keys under 1,000 prefixes vs a full scan (p50/p99 and CPU p50
 #     over 200 runs; store_bench --runs to change);
@@ -85,6 +87,37 @@ fs=$(df -T "$work" | awk 'NR==2 {print $2 " on " $1}')
       "$(python3 -c "print($ml / max($mf, 1e-9))")"
     printf '| fio sequential write, 1 MiB blocks, end fsync (runs: %s) | %.1f | 1.00x |\n' \
       "$(printf '%.0f ' "${fs[@]}")" "$mf"
+    echo
+  fi
+  if command -v fio >/dev/null; then
+    # 16 MiB GETs (ObjectIo: 256 KiB reads on the ring, 2 ahead per GET, XXH3 over every byte)
+    # vs fio reading 8 files of 16 MiB with the same block size and depth, from the page cache
+    # and cold (mamute drops each file's cache before its GET; fio invalidates per loop).
+    echo "| 16 MiB GET vs sequential read (8 in flight, alternated, median of 3) | mamute MiB/s | fio MiB/s | ratio |"
+    echo "|---|---:|---:|---:|"
+    gw=(); gc=(); fw=(); fc=()
+    for round in 1 2 3; do
+      gres=$("$build/bench/store/store_bench" "$work" large-get --sizes 16777216 --concurrency 8 \
+              --seconds "$seconds")
+      gw+=("$(awk -F'|' '/page cache,/ {gsub(/ MiB\/s| /, "", $4); print $4}' <<<"$gres")")
+      gc+=("$(awk -F'|' '/cold/ {gsub(/ MiB\/s| /, "", $4); print $4}' <<<"$gres")")
+      rm -rf "$work/large-get"
+      mkdir -p "$work/fio-read"
+      for inv in 0 1; do
+        b=$(fio --name=seqr --directory="$work/fio-read" --rw=read --bs=256k --size=16m --numjobs=8 \
+              --ioengine=io_uring --iodepth=2 --loops=8 --invalidate=$inv --group_reporting \
+              --output-format=json 2>/dev/null |
+            python3 -c 'import json,sys; print(json.load(sys.stdin)["jobs"][0]["read"]["bw"]/1024)')
+        if [[ $inv == 0 ]]; then fw+=("$b"); else fc+=("$b"); fi
+      done
+      rm -rf "$work/fio-read"
+    done
+    med3() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
+    for kind in warm cold; do
+      if [[ $kind == warm ]]; then m=$(med3 "${gw[@]}"); f=$(med3 "${fw[@]}"); what="page cache"
+      else m=$(med3 "${gc[@]}"); f=$(med3 "${fc[@]}"); what="cold (cache dropped per GET / per fio loop)"; fi
+      printf '| %s | %.1f | %.1f | %.2fx |\n' "$what" "$m" "$f" "$(python3 -c "print($m / max($f, 1e-9))")"
+    done
     echo
   fi
   "$build/bench/store/store_bench" "$work" fillsync --seconds "$seconds" --concurrency "$conc"

@@ -9,10 +9,12 @@
 //            vs C producers through the CommitQueue (group commit).
 //   large    16 MiB PUTs through ObjectIo (--sizes: another size), MiB/s; bench-store.sh
 //            runs fio's sequential write beside it.
+//   large-get 16 MiB GETs through ObjectIo (XXH3 verified), from the page cache and cold;
+//            bench-store.sh runs fio's sequential read beside it.
 //   list     1M keys under 1,000 prefixes: one delimiter page of 1,000 common prefixes (keys
 //            visited, wall time) vs a full scan of the 1M keys.
 //
-// Usage: store_bench DIR [put|large|fillsync|list|all] [--seconds S] [--concurrency C]
+// Usage: store_bench DIR [put|large|large-get|fillsync|list|all] [--seconds S] [--concurrency C]
 //                        [--keys N] [--prefixes P] [--sizes B,B,...] [--inline-threshold B]
 //                        [--gather-us US] [--recycle-wal N] [--write-behind 0|1]
 //                        [--runs R] [--reuse] [--profile]
@@ -81,6 +83,7 @@ struct Config {
   uint64_t keys = 1000000;
   uint64_t prefixes = 1000;
   std::vector<std::size_t> sizes = {4096, 65536};
+  bool sizes_set = false;  // --sizes given (large, large-get: else 16 MiB)
   /// ObjectIoOptions::inline_threshold for the ObjectIo side; 0: its default.
   uint32_t inline_threshold = 0;
   /// CommitQueueOptions::max_gather_us; -1: its default.
@@ -137,6 +140,7 @@ struct PutClient {
   int id = 0;
   uint64_t seq = 0;
   ObjectWriter* writer = nullptr;
+  std::string key;
   std::size_t sent = 0;  // body bytes the writer took so far
   void Next();
   // Appends until the window is full (then OnReady resumes) or the body is in, then Finish.
@@ -154,14 +158,19 @@ struct PutBench {
   Done finished;
   std::vector<PutClient> clients;
   ObjectRecord meta;
+  uint64_t max_puts = 0;  // 0: until the deadline
+  uint64_t started = 0;
+  std::vector<std::string>* keys = nullptr;  // when set: the acknowledged PUTs' keys
 };
 
 void PutClient::Next() {
-  if (Clock::now() >= bench->deadline) {
+  if (Clock::now() >= bench->deadline ||
+      (bench->max_puts != 0 && bench->started >= bench->max_puts)) {
     bench->finished.One();
     return;
   }
-  const std::string key = "bench/" + std::to_string(id) + "/" + std::to_string(seq++);
+  ++bench->started;
+  key = "bench/" + std::to_string(id) + "/" + std::to_string(seq++);
   auto w = bench->io->BeginPut(1, key);
   if (!w) {
     Die("BeginPut: " + w.error().ToString());
@@ -197,6 +206,9 @@ void PutClient::OnPut(void* ctx, Status st, const PutResult&) {
   auto* c = static_cast<PutClient*>(ctx);
   if (st.ok()) {
     ++c->bench->done;
+    if (c->bench->keys != nullptr) {
+      c->bench->keys->push_back(c->key);
+    }
   } else {
     ++c->bench->failed;
   }
@@ -234,55 +246,77 @@ void MakeLeafDirs(const std::string& dir) {
   }
 }
 
-PutRun RunObjectIoPuts(const Config& cfg, const std::string& dir, std::size_t size) {
-  auto node_or = NodeStore::Open({dir}, DbOptions(cfg), QueueOptions(cfg));
-  if (!node_or) {
-    Die("NodeStore::Open: " + node_or.error().ToString());
-  }
-  std::unique_ptr<NodeStore> node = std::move(*node_or);
-  {
-    // PUTs commit only under a bucket that exists (CheckBucketLive): the bench writes bucket 1.
-    BucketRecord b;
-    b.id = 1;
-    b.name = "bench";
-    std::string v;
-    EncodeBucket(b, &v);
-    if (Status st = node->db->Put(Cf::kBuckets, BucketKey(1), v); !st.ok()) {
-      Die("bucket record: " + st.ToString());
-    }
-  }
-  core::ShardConfig sc;
-  sc.id = 0;
-  sc.recv_buffers = 0;
-  sc.ring_entries = 1024;
-  sc.name = "store bench";
-  core::Shard shard(sc);
+// One shard running an ObjectIo over a NodeStore in `dir`, with bucket 1 created: what the
+// ObjectIo benchmarks drive. Stop() ends the shard and closes the store.
+struct IoRig {
+  std::unique_ptr<NodeStore> node;
+  std::unique_ptr<core::Shard> shard;
   std::unique_ptr<ObjectIo> io;
-  Done ready;
-  ready.left = 1;
-  Status ready_st;
-  ObjectIoOptions opt;
-  opt.unlink_grace_ms = 0;
-  if (cfg.inline_threshold != 0) {
-    opt.inline_threshold = cfg.inline_threshold;
-  }
-  if (cfg.write_behind >= 0) {
-    opt.write_behind = cfg.write_behind != 0;
-  }
-  shard.Start(
-      [&](core::Shard& s) {
-        io = std::make_unique<ObjectIo>(s, *node, opt);
-        return io->Init();
-      },
-      [&](Status st) {
-        ready_st = std::move(st);
-        ready.One();
-      });
-  ready.Wait();
-  Check(ready_st, "ObjectIo::Init");
 
+  IoRig(const Config& cfg, const std::string& dir) {
+    auto node_or = NodeStore::Open({dir}, DbOptions(cfg), QueueOptions(cfg));
+    if (!node_or) {
+      Die("NodeStore::Open: " + node_or.error().ToString());
+    }
+    node = std::move(*node_or);
+    {
+      // PUTs commit only under a bucket that exists (CheckBucketLive): the bench writes bucket 1.
+      BucketRecord b;
+      b.id = 1;
+      b.name = "bench";
+      std::string v;
+      EncodeBucket(b, &v);
+      if (Status st = node->db->Put(Cf::kBuckets, BucketKey(1), v); !st.ok()) {
+        Die("bucket record: " + st.ToString());
+      }
+    }
+    core::ShardConfig sc;
+    sc.id = 0;
+    sc.recv_buffers = 0;
+    sc.ring_entries = 1024;
+    sc.name = "store bench";
+    shard = std::make_unique<core::Shard>(sc);
+    Done ready;
+    ready.left = 1;
+    Status ready_st;
+    ObjectIoOptions opt;
+    opt.unlink_grace_ms = 0;
+    if (cfg.inline_threshold != 0) {
+      opt.inline_threshold = cfg.inline_threshold;
+    }
+    if (cfg.write_behind >= 0) {
+      opt.write_behind = cfg.write_behind != 0;
+    }
+    shard->Start(
+        [&](core::Shard& s) {
+          io = std::make_unique<ObjectIo>(s, *node, opt);
+          return io->Init();
+        },
+        [&](Status st) {
+          ready_st = std::move(st);
+          ready.One();
+        });
+    ready.Wait();
+    Check(ready_st, "ObjectIo::Init");
+  }
+
+  void Stop() {
+    shard->RequestStop(10000);
+    shard->Join();
+    io.reset();
+    node->Close();
+  }
+};
+
+PutRun RunObjectIoPuts(const Config& cfg, const std::string& dir, std::size_t size,
+                       uint64_t max_puts = 0, std::vector<std::string>* keys = nullptr) {
+  IoRig rig(cfg, dir);
+  NodeStore* node = rig.node.get();
+  core::Shard& shard = *rig.shard;
   PutBench b;
-  b.io = io.get();
+  b.io = rig.io.get();
+  b.max_puts = max_puts;
+  b.keys = keys;
   b.body.assign(size, 'x');
   b.finished.left = cfg.concurrency;
   b.clients.resize(cfg.concurrency);
@@ -300,10 +334,7 @@ PutRun RunObjectIoPuts(const Config& cfg, const std::string& dir, std::size_t si
   b.finished.Wait();
   const auto t1 = Clock::now();
   const CommitQueueStats after = node->commits->stats();
-  shard.RequestStop(10000);
-  shard.Join();
-  io.reset();
-  node->Close();
+  rig.Stop();
   if (b.failed != 0) {
     Die(std::to_string(b.failed) + " PUTs failed");
   }
@@ -381,13 +412,141 @@ void BenchPut(const Config& cfg) {
 void BenchLarge(const Config& cfg) {
   // No MakeLeafDirs: at 16 MiB the few directories the first PUTs make cost nothing.
   const std::string dir = cfg.dir + "/large";
-  const std::size_t size = cfg.sizes.empty() ? std::size_t{16} << 20 : cfg.sizes.front();
+  const std::size_t size = cfg.sizes_set ? cfg.sizes.front() : std::size_t{16} << 20;
   fs::create_directories(dir);  // NodeStore::Open wants an existing directory
   const PutRun m = RunObjectIoPuts(cfg, dir, size);
   std::printf("| %zu MiB PUT through ObjectIo, %d in flight, %.0f s | %.1f ops/s | %.1f MiB/s |\n",
               size >> 20, cfg.concurrency, cfg.seconds, m.ops_per_s,
               m.ops_per_s * static_cast<double>(size) / (1 << 20));
   std::fflush(stdout);
+}
+
+// ---------------------------------------------------------------- large GET through ObjectIo
+
+struct GetBench;
+
+// One closed-loop reader on the shard: a full GET (XXH3 verified), then the next object.
+struct GetClient {
+  GetBench* bench = nullptr;
+  int id = 0;
+  uint64_t seq = 0;
+  void Next();
+  static void OnData(void* ctx, ObjectReader* reader, std::string_view data);
+  static void OnDone(void* ctx, Status st);
+};
+
+struct GetBench {
+  ObjectIo* io = nullptr;
+  std::vector<ObjectRecord> records;
+  std::vector<std::string> paths;  // each record's data file
+  bool cold = false;               // drop each file's page cache before reading it
+  Clock::time_point deadline;
+  uint64_t done = 0;
+  uint64_t failed = 0;
+  uint64_t bytes = 0;
+  Done finished;
+  std::vector<GetClient> clients;
+};
+
+void GetClient::Next() {
+  if (Clock::now() >= bench->deadline) {
+    bench->finished.One();
+    return;
+  }
+  const std::size_t n = bench->records.size();
+  const std::size_t i = (static_cast<std::size_t>(id) + seq++ * bench->clients.size()) % n;
+  if (bench->cold) {
+    // A plain syscall on the shard's thread (a few µs, counted in the reader's time): the read
+    // that follows comes from the device, as fio's invalidated reads do.
+    const int fd = ::open(bench->paths[i].c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) != 0) {
+      Die("fadvise " + bench->paths[i]);
+    }
+    ::close(fd);
+  }
+  const ObjectRecord& rec = bench->records[i];
+  auto r = bench->io->BeginGet(rec, 0, rec.size, ReadHandler{&GetClient::OnData, &GetClient::OnDone},
+                               this);
+  if (!r) {
+    Die("BeginGet: " + r.error().ToString());
+  }
+}
+
+void GetClient::OnData(void* ctx, ObjectReader* reader, std::string_view data) {
+  static_cast<GetClient*>(ctx)->bench->bytes += data.size();
+  reader->More();
+}
+
+void GetClient::OnDone(void* ctx, Status st) {
+  auto* c = static_cast<GetClient*>(ctx);
+  if (st.ok()) {
+    ++c->bench->done;
+  } else {
+    std::fprintf(stderr, "store_bench: GET: %s\n", st.ToString().c_str());
+    ++c->bench->failed;
+  }
+  c->Next();
+}
+
+// Large GETs (16 MiB by default): C readers stream whole objects through ObjectIo (reads on the
+// ring into its buffers, XXH3-128 verified over every byte) for S seconds, first from the page
+// cache (the objects were just written), then cold (each file's cache dropped with
+// posix_fadvise before its GET). bench-store.sh runs fio's sequential read of files of the
+// same size beside it, warm and invalidated.
+void BenchLargeGet(const Config& cfg) {
+  const std::string dir = cfg.dir + "/large-get";
+  const std::size_t size = cfg.sizes_set ? cfg.sizes.front() : std::size_t{16} << 20;
+  fs::create_directories(dir);
+  const uint64_t objects = static_cast<uint64_t>(cfg.concurrency) * 2;
+  std::vector<std::string> keys;
+  {
+    Config setup = cfg;
+    setup.seconds = 3600;  // ends after `objects` PUTs
+    RunObjectIoPuts(setup, dir, size, objects, &keys);
+  }
+  if (keys.size() != objects) {
+    Die("large-get: " + std::to_string(keys.size()) + " objects written of " + std::to_string(objects));
+  }
+  IoRig rig(cfg, dir);
+  GetBench b;
+  b.io = rig.io.get();
+  std::vector<std::string> values(keys.size());
+  b.records.resize(keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    Check(rig.node->db->Get(Cf::kObjects, ObjectKey(1, keys[i]), &values[i]), "record");
+    Check(DecodeObject(values[i], &b.records[i]), "DecodeObject");
+    if (b.records[i].location.kind != LocationKind::kFile) {
+      Die("large-get: object " + keys[i] + " not in a data file: kind " + std::to_string(static_cast<int>(b.records[i].location.kind)) + ", size " + std::to_string(b.records[i].size));
+    }
+    b.paths.push_back(dir + "/" + DataFileRelPath(b.records[i].location.file));
+  }
+  for (const bool cold : {false, true}) {
+    b.cold = cold;
+    b.done = b.failed = b.bytes = 0;
+    b.clients.assign(static_cast<std::size_t>(cfg.concurrency), GetClient{});
+    b.finished.left = cfg.concurrency;
+    const auto t0 = Clock::now();
+    b.deadline = t0 + std::chrono::duration_cast<Clock::duration>(
+                          std::chrono::duration<double>(cfg.seconds));
+    Post(*rig.shard, [&] {
+      for (int i = 0; i < cfg.concurrency; ++i) {
+        b.clients[i].bench = &b;
+        b.clients[i].id = i;
+        b.clients[i].Next();
+      }
+    });
+    b.finished.Wait();
+    const double secs = Seconds(t0, Clock::now());
+    if (b.failed != 0) {
+      Die(std::to_string(b.failed) + " GETs failed");
+    }
+    std::printf("| %zu MiB GET through ObjectIo, %s, %d in flight, %.0f s | %.1f ops/s | %.1f MiB/s |\n",
+                size >> 20, cold ? "cold (page cache dropped per GET)" : "page cache", cfg.concurrency,
+                cfg.seconds, static_cast<double>(b.done) / secs,
+                static_cast<double>(b.bytes) / secs / (1 << 20));
+    std::fflush(stdout);
+  }
+  rig.Stop();
 }
 
 // ---------------------------------------------------------------- RocksDB fillsync
@@ -691,7 +850,7 @@ int main(int argc, char** argv) {
   using mamute::store::Config;
   if (argc < 2) {
     std::fprintf(stderr,
-                 "usage: store_bench DIR [put|large|fillsync|list|all] [--seconds S] [--concurrency C] "
+                 "usage: store_bench DIR [put|large|large-get|fillsync|list|all] [--seconds S] [--concurrency C] "
                  "[--keys N] [--prefixes P] [--sizes B,B,...] [--inline-threshold B]\n"
                  "       [--gather-us US] [--recycle-wal N] [--write-behind 0|1] [--runs R] [--reuse]\n"
                  "       [--profile] [--block-size B] [--restart-interval N]\n");
@@ -717,6 +876,7 @@ int main(int argc, char** argv) {
       cfg.prefixes = std::stoull(next());
     } else if (a == "--sizes") {
       cfg.sizes.clear();
+      cfg.sizes_set = true;
       const std::string list = next();
       for (std::size_t pos = 0; pos < list.size();) {
         std::size_t comma = list.find(',', pos);
@@ -753,6 +913,9 @@ int main(int argc, char** argv) {
   }
   if (cfg.what == "large") {
     mamute::store::BenchLarge(cfg);
+  }
+  if (cfg.what == "large-get") {
+    mamute::store::BenchLargeGet(cfg);
   }
   if (cfg.what == "fillsync" || cfg.what == "all") {
     mamute::store::BenchFillSync(cfg);
