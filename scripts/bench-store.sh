@@ -4,8 +4,9 @@
 #     store (create + write + fsync + rename + dir fsync) at the same concurrency;
 #   - durable 4 KiB PUTs vs RocksDB's own synced-write rate with 8 writers (db_bench
 #     fillrandom --sync --threads=8, Debian rocksdb-tools), 100 B and 4 KiB values;
-#   - 16 MiB PUTs through ObjectIo (8 in flight) vs fio's sequential write (1 MiB blocks,
-#     fsync at the end: bench.sh's anchor), alternated, median of 3 each;
+#   - 16 MiB PUTs through ObjectIo (8 in flight), buffered and with O_DIRECT (--direct-io),
+#     vs fio's sequential write (1 MiB blocks, fsync at the end: bench.sh's anchor),
+#     alternated, median of 3 each;
 #   - RocksDB synced writes: one writer (db_bench fillsync's shape) vs group commit;
 #   - a delimiter listing of 1M keys under 1,000 prefixes vs a full scan (p50/p99 and CPU p50
 #     over 200 runs; store_bench --runs to change);
@@ -66,23 +67,31 @@ fs=$(df -T "$work" | awk 'NR==2 {print $2 " on " $1}')
   fi
   echo
   if command -v fio >/dev/null; then
+    # ObjectIo buffered (the default) and with O_DIRECT (--direct-io; preallocated), each
+    # against fio's sequential write, alternated round by round so the three share the minutes.
     echo "| 16 MiB PUT vs sequential write ($seconds s each, alternated, median of 3) | MiB/s | ratio to fio |"
     echo "|---|---:|---:|"
-    lp=(); fs=()
-    for round in 1 2 3; do
-      l=$("$build/bench/store/store_bench" "$work" large --sizes 16777216 --concurrency 8 \
-            --seconds "$seconds" | awk -F'|' '{gsub(/ MiB\/s| /, "", $4); print $4}')
+    lp=(); ld=(); fs=()
+    large() {
+      "$build/bench/store/store_bench" "$work" large --sizes 16777216 --concurrency 8 \
+        --seconds "$seconds" "$@" | awk -F'|' '{gsub(/ MiB\/s| /, "", $4); print $4}'
       rm -rf "$work/large"
+    }
+    for round in 1 2 3; do
+      lp+=("$(large --direct-io 0)")
+      ld+=("$(large --direct-io 1)")
       f=$(fio --name=seq --filename="$work/fio-seq" --bs=1m --size=2g --rw=write --end_fsync=1 \
             --runtime="$seconds" --output-format=json 2>/dev/null |
           python3 -c 'import json,sys; print(json.load(sys.stdin)["jobs"][0]["write"]["bw"]/1024)')
       rm -f "$work/fio-seq"
-      lp+=("$l"); fs+=("$f")
+      fs+=("$f")
     done
     med() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
-    ml=$(med "${lp[@]}"); mf=$(med "${fs[@]}")
-    printf '| mamute ObjectIo, 16 MiB PUTs, 8 in flight (runs: %s) | %.1f | %.2fx |\n' "${lp[*]}" "$ml" \
+    ml=$(med "${lp[@]}"); md=$(med "${ld[@]}"); mf=$(med "${fs[@]}")
+    printf '| mamute ObjectIo, 16 MiB PUTs, 8 in flight, buffered (runs: %s) | %.1f | %.2fx |\n' "${lp[*]}" "$ml" \
       "$(python3 -c "print($ml / max($mf, 1e-9))")"
+    printf '| mamute ObjectIo, 16 MiB PUTs, 8 in flight, O_DIRECT (runs: %s) | %.1f | %.2fx |\n' "${ld[*]}" "$md" \
+      "$(python3 -c "print($md / max($mf, 1e-9))")"
     printf '| fio sequential write, 1 MiB blocks, end fsync (runs: %s) | %.1f | 1.00x |\n' \
       "$(printf '%.0f ' "${fs[@]}")" "$mf"
     echo
