@@ -4,8 +4,9 @@
 #     store (create + write + fsync + rename + dir fsync) at the same concurrency;
 #   - durable 4 KiB PUTs vs RocksDB's own synced-write rate with 8 writers (db_bench
 #     fillrandom --sync --threads=8, Debian rocksdb-tools), 100 B and 4 KiB values;
-#   - 16 MiB PUTs through ObjectIo (8 in flight) vs fio's sequential write (1 MiB blocks,
-#     fsync at the end: bench.sh's anchor), alternated, median of 3 each;
+#   - 16 MiB PUTs through ObjectIo (8 in flight), buffered, with write-behind and with O_DIRECT,
+#     vs fio's sequential write (1 MiB blocks, fsync at the end: bench.sh's anchor),
+#     alternated, median of 3 each;
 #   - 16 MiB GETs through ObjectIo (XXH3 verified) vs fio's sequential read of 8 files of
 #     16 MiB, same block size and depth, from the page cache and cold, median of 3 each;
 #   - RocksDB synced writes: one writer (db_bench fillsync's shape) vs group commit;
@@ -68,23 +69,35 @@ fs=$(df -T "$work" | awk 'NR==2 {print $2 " on " $1}')
   fi
   echo
   if command -v fio >/dev/null; then
+    # ObjectIo buffered (the default), buffered with write-behind, and with O_DIRECT
+    # (--direct-io; preallocated), each against fio's sequential write, alternated round by
+    # round so the four share the minutes.
     echo "| 16 MiB PUT vs sequential write ($seconds s each, alternated, median of 3) | MiB/s | ratio to fio |"
     echo "|---|---:|---:|"
-    lp=(); fs=()
-    for round in 1 2 3; do
-      l=$("$build/bench/store/store_bench" "$work" large --sizes 16777216 --concurrency 8 \
-            --seconds "$seconds" | awk -F'|' '{gsub(/ MiB\/s| /, "", $4); print $4}')
+    lp=(); lw=(); ld=(); fs=()
+    large() {
+      "$build/bench/store/store_bench" "$work" large --sizes 16777216 --concurrency 8 \
+        --seconds "$seconds" "$@" | awk -F'|' '{gsub(/ MiB\/s| /, "", $4); print $4}'
       rm -rf "$work/large"
+    }
+    for round in 1 2 3; do
+      lp+=("$(large --direct-io 0)")
+      lw+=("$(large --direct-io 0 --write-behind 1)")
+      ld+=("$(large --direct-io 1)")
       f=$(fio --name=seq --filename="$work/fio-seq" --bs=1m --size=2g --rw=write --end_fsync=1 \
             --runtime="$seconds" --output-format=json 2>/dev/null |
           python3 -c 'import json,sys; print(json.load(sys.stdin)["jobs"][0]["write"]["bw"]/1024)')
       rm -f "$work/fio-seq"
-      lp+=("$l"); fs+=("$f")
+      fs+=("$f")
     done
     med() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
-    ml=$(med "${lp[@]}"); mf=$(med "${fs[@]}")
-    printf '| mamute ObjectIo, 16 MiB PUTs, 8 in flight (runs: %s) | %.1f | %.2fx |\n' "${lp[*]}" "$ml" \
+    ml=$(med "${lp[@]}"); mw=$(med "${lw[@]}"); md=$(med "${ld[@]}"); mf=$(med "${fs[@]}")
+    printf '| mamute ObjectIo, 16 MiB PUTs, 8 in flight, buffered (runs: %s) | %.1f | %.2fx |\n' "${lp[*]}" "$ml" \
       "$(python3 -c "print($ml / max($mf, 1e-9))")"
+    printf '| mamute ObjectIo, 16 MiB PUTs, 8 in flight, buffered + write-behind (runs: %s) | %.1f | %.2fx |\n' "${lw[*]}" "$mw" \
+      "$(python3 -c "print($mw / max($mf, 1e-9))")"
+    printf '| mamute ObjectIo, 16 MiB PUTs, 8 in flight, O_DIRECT (runs: %s) | %.1f | %.2fx |\n' "${ld[*]}" "$md" \
+      "$(python3 -c "print($md / max($mf, 1e-9))")"
     printf '| fio sequential write, 1 MiB blocks, end fsync (runs: %s) | %.1f | 1.00x |\n' \
       "$(printf '%.0f ' "${fs[@]}")" "$mf"
     echo
@@ -112,10 +125,9 @@ fs=$(df -T "$work" | awk 'NR==2 {print $2 " on " $1}')
       done
       rm -rf "$work/fio-read"
     done
-    med3() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
     for kind in warm cold; do
-      if [[ $kind == warm ]]; then m=$(med3 "${gw[@]}"); f=$(med3 "${fw[@]}"); what="page cache"
-      else m=$(med3 "${gc[@]}"); f=$(med3 "${fc[@]}"); what="cold (cache dropped per GET / per fio loop)"; fi
+      if [[ $kind == warm ]]; then m=$(med "${gw[@]}"); f=$(med "${fw[@]}"); what="page cache"
+      else m=$(med "${gc[@]}"); f=$(med "${fc[@]}"); what="cold (cache dropped per GET / per fio loop)"; fi
       printf '| %s | %.1f | %.1f | %.2fx |\n' "$what" "$m" "$f" "$(python3 -c "print($m / max($f, 1e-9))")"
     done
     echo

@@ -189,6 +189,9 @@ std::vector<OptionSpec> Specs() {
                "Delay before the data file of an overwritten, deleted or purged object is unlinked.",
                [](Options& o) { return std::to_string(o.unlink_grace_ms); },
                U32(&Options::unlink_grace_ms, 0, 3600000)});
+  s.push_back({"direct-io", "MAMUTE_DIRECT_IO", "BOOL",
+               "Write large PUTs' data files with O_DIRECT (declared size >= 1 MiB), preallocated.",
+               [](Options& o) { return o.direct_io ? "true" : "false"; }, Bool(&Options::direct_io)});
   s.push_back({"multipart-min-part-size", "MAMUTE_MULTIPART_MIN_PART_SIZE", "BYTES",
                "Smallest part but the last that CompleteMultipartUpload accepts (AWS: 5 MiB; lower only for tests).",
                [](Options& o) { return std::to_string(o.multipart_min_part_size); },
@@ -433,6 +436,7 @@ int Run(int argc, char** argv) {
   store::ObjectIoOptions io_options;
   io_options.placement = &placement;
   io_options.unlink_grace_ms = opt.unlink_grace_ms;
+  io_options.direct_io = opt.direct_io;
   std::vector<std::unique_ptr<core::Shard>> shards;
   std::vector<std::unique_ptr<s3::S3Service>> s3_services(data_cores);
   std::vector<std::unique_ptr<store::ObjectIo>> object_ios(data_cores);

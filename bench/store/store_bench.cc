@@ -17,6 +17,7 @@
 // Usage: store_bench DIR [put|large|large-get|fillsync|list|all] [--seconds S] [--concurrency C]
 //                        [--keys N] [--prefixes P] [--sizes B,B,...] [--inline-threshold B]
 //                        [--gather-us US] [--recycle-wal N] [--write-behind 0|1]
+//                        [--direct-io 0|1] [--preallocate 0|1] [--window B] [--chunk B] [--no-size-hint]
 //                        [--runs R] [--reuse] [--profile]
 //   --runs R   listing repetitions for p50/p99 (default 200)
 //   --reuse    list: keep the 1M-key DB an earlier run left in DIR/list (profiling)
@@ -25,6 +26,7 @@
 //              options; a --reuse'd DB keeps the options it was compacted with)
 // Prints Markdown table rows. Release builds only; never a timed test.
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -92,6 +94,16 @@ struct Config {
   int recycle_wal = -1;
   /// ObjectIoOptions::write_behind; -1: its default.
   int write_behind = -1;
+  /// ObjectIoOptions::direct_io, preallocate; -1: their defaults.
+  int direct_io = -1;
+  int preallocate = -1;
+  /// ObjectIoOptions::write_window_bytes; 0: its default.
+  uint32_t window = 0;
+  /// ObjectIoOptions::chunk_bytes; 0: its default.
+  uint32_t chunk = 0;
+  /// PUTs declare their size (ObjectWriter::ExpectSize, as the S3 layer does with
+  /// Content-Length); --no-size-hint: they do not.
+  bool size_hint = true;
   int list_runs = 200;  // timed listing repetitions (after one untimed-in-p50 first run)
   bool reuse = false;   // list: keep an earlier load in DIR/list
   bool profile = false;  // list: only the delimiter page, no object page or anchor scan
@@ -152,6 +164,7 @@ struct PutClient {
 struct PutBench {
   ObjectIo* io = nullptr;
   std::string body;
+  bool size_hint = true;
   Clock::time_point deadline;
   uint64_t done = 0;
   uint64_t failed = 0;
@@ -176,6 +189,9 @@ void PutClient::Next() {
     Die("BeginPut: " + w.error().ToString());
   }
   writer = *w;
+  if (bench->size_hint) {
+    writer->ExpectSize(bench->body.size());
+  }
   sent = 0;
   Feed();
 }
@@ -232,6 +248,7 @@ void Post(core::Shard& shard, std::function<void()> body) {
 
 struct PutRun {
   double ops_per_s = 0;
+  double ops = 0;
   double syncs_per_op = 0;
 };
 
@@ -287,6 +304,18 @@ struct IoRig {
     if (cfg.write_behind >= 0) {
       opt.write_behind = cfg.write_behind != 0;
     }
+    if (cfg.direct_io >= 0) {
+      opt.direct_io = cfg.direct_io != 0;
+    }
+    if (cfg.preallocate >= 0) {
+      opt.preallocate = cfg.preallocate != 0;
+    }
+    if (cfg.window != 0) {
+      opt.write_window_bytes = cfg.window;
+    }
+    if (cfg.chunk != 0) {
+      opt.chunk_bytes = cfg.chunk;
+    }
     shard->Start(
         [&](core::Shard& s) {
           io = std::make_unique<ObjectIo>(s, *node, opt);
@@ -318,6 +347,7 @@ PutRun RunObjectIoPuts(const Config& cfg, const std::string& dir, std::size_t si
   b.max_puts = max_puts;
   b.keys = keys;
   b.body.assign(size, 'x');
+  b.size_hint = cfg.size_hint;
   b.finished.left = cfg.concurrency;
   b.clients.resize(cfg.concurrency);
   const CommitQueueStats before = node->commits->stats();
@@ -340,6 +370,7 @@ PutRun RunObjectIoPuts(const Config& cfg, const std::string& dir, std::size_t si
   }
   PutRun r;
   r.ops_per_s = static_cast<double>(b.done) / Seconds(t0, t1);
+  r.ops = static_cast<double>(b.done);
   r.syncs_per_op = b.done == 0 ? 0
                                : static_cast<double>(after.syncs - before.syncs) /
                                      static_cast<double>(b.done);
@@ -414,10 +445,20 @@ void BenchLarge(const Config& cfg) {
   const std::string dir = cfg.dir + "/large";
   const std::size_t size = cfg.sizes_set ? cfg.sizes.front() : std::size_t{16} << 20;
   fs::create_directories(dir);  // NodeStore::Open wants an existing directory
+  // CPU of the whole process (the shard's hashing and copying, the ring's io-wq workers that
+  // run buffered writes and syncs, the commit thread) per MiB stored.
+  rusage ru0{};
+  rusage ru1{};
+  ::getrusage(RUSAGE_SELF, &ru0);
   const PutRun m = RunObjectIoPuts(cfg, dir, size);
-  std::printf("| %zu MiB PUT through ObjectIo, %d in flight, %.0f s | %.1f ops/s | %.1f MiB/s |\n",
+  ::getrusage(RUSAGE_SELF, &ru1);
+  const auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  const double cpu = secs(ru1.ru_utime) - secs(ru0.ru_utime) + secs(ru1.ru_stime) - secs(ru0.ru_stime);
+  const double mib = m.ops * static_cast<double>(size) / (1 << 20);
+  std::printf("| %zu MiB PUT through ObjectIo, %d in flight, %.0f s | %.1f ops/s | %.1f MiB/s | "
+              "%.2f ms CPU/MiB |\n",
               size >> 20, cfg.concurrency, cfg.seconds, m.ops_per_s,
-              m.ops_per_s * static_cast<double>(size) / (1 << 20));
+              m.ops_per_s * static_cast<double>(size) / (1 << 20), mib > 0 ? cpu * 1e3 / mib : 0.0);
   std::fflush(stdout);
 }
 
@@ -853,6 +894,7 @@ int main(int argc, char** argv) {
                  "usage: store_bench DIR [put|large|large-get|fillsync|list|all] [--seconds S] [--concurrency C] "
                  "[--keys N] [--prefixes P] [--sizes B,B,...] [--inline-threshold B]\n"
                  "       [--gather-us US] [--recycle-wal N] [--write-behind 0|1] [--runs R] [--reuse]\n"
+                 "       [--direct-io 0|1] [--preallocate 0|1] [--window B] [--chunk B] [--no-size-hint]\n"
                  "       [--profile] [--block-size B] [--restart-interval N]\n");
     return 2;
   }
@@ -892,6 +934,16 @@ int main(int argc, char** argv) {
       cfg.recycle_wal = std::stoi(next());
     } else if (a == "--write-behind") {
       cfg.write_behind = std::stoi(next());
+    } else if (a == "--direct-io") {
+      cfg.direct_io = std::stoi(next());
+    } else if (a == "--preallocate") {
+      cfg.preallocate = std::stoi(next());
+    } else if (a == "--window") {
+      cfg.window = static_cast<uint32_t>(std::stoul(next()));
+    } else if (a == "--chunk") {
+      cfg.chunk = static_cast<uint32_t>(std::stoul(next()));
+    } else if (a == "--no-size-hint") {
+      cfg.size_hint = false;
     } else if (a == "--inline-threshold") {
       cfg.inline_threshold = static_cast<uint32_t>(std::stoul(next()));
     } else if (a == "--runs") {

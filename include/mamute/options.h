@@ -79,6 +79,10 @@ struct Options {
   /// deleted object (or of a purged bucket) is unlinked: covers a reader that looked up the old
   /// record but has not opened the file yet.
   uint32_t unlink_grace_ms = 10000;
+  /// --direct-io / MAMUTE_DIRECT_IO. Default: false. Writes the data file of a PUT whose
+  /// declared size (Content-Length) is at least 1 MiB with O_DIRECT, preallocated; falls back to
+  /// buffered writes on a filesystem that refuses it (store::ObjectIoOptions::direct_io).
+  bool direct_io = false;
   /// --test-routes / MAMUTE_TEST_ROUTES. Default: false. Enables /_test/* routes on the S3 port
   /// (echo, sleep) used by the integration tests and the HTTP benchmark. Never enable in production.
   bool test_routes = false;

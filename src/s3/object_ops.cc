@@ -303,6 +303,10 @@ void S3Handler::PutObjectStart() {
     return;
   }
   writer_ = *w;
+  // A declared size lets the store write a large body with O_DIRECT (ObjectWriter::ExpectSize).
+  if (chunked_ ? ctx_->auth().decoded_content_length >= 0 : h.has_content_length && !h.chunked) {
+    writer_->ExpectSize(expected_size_);
+  }
   // A request with a body is authenticated synchronously inside OnHead, so no body
   // byte arrived before the writer existed. An empty body (Content-Length: 0) is
   // verified with the batch, after the message already ended: finish now.

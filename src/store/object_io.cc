@@ -39,7 +39,11 @@ enum Kind : uint8_t {
   kRClose,
   kUnlink,
   kWWriteBehind,
+  kWFallocate,
 };
+
+// O_DIRECT transfers are aligned to this (the largest logical block size in common use).
+constexpr uint64_t kDirectAlign = 4096;
 
 int64_t WallMs() noexcept {
   timespec ts;
@@ -113,6 +117,8 @@ void ObjectWriter::Reset(BucketId bucket, std::string_view key) {
   temp_exists_ = final_exists_ = false;
   created_l1_ = created_l2_ = mkdir_tried_ = false;
   parent_syncs_ = 0;
+  expected_ = UINT64_MAX;
+  direct_ = open_direct_ = opened_direct_ = preallocating_ = false;
   max_chunks_ = std::clamp<uint32_t>(io_->options_.write_window_bytes / io_->options_.chunk_bytes,
                                      2, kMaxChunks);
   held_ = 0;
@@ -172,13 +178,39 @@ void ObjectWriter::QueueChunk(int i) noexcept {
   Chunk& c = chunks_[i];
   c.state = ChunkState::kQueued;
   staged_off_ += c.len;
-  if (fd_ >= 0 && !failed_ && !aborted_) {
+  if (fd_ >= 0 && !preallocating_ && !failed_ && !aborted_) {
     SubmitWrite(i);
+  }
+}
+
+void ObjectWriter::SubmitQueued() noexcept {
+  for (uint32_t i = 0; i < max_chunks_; ++i) {
+    if (chunks_[i].state == ChunkState::kQueued) {
+      SubmitWrite(static_cast<int>(i));
+    }
+  }
+}
+
+// The rest of the file is written through the page cache: the body's last bytes past a whole
+// block (O_DIRECT needs block-aligned offsets and lengths), or after a short or refused direct
+// write. fcntl(F_SETFL) only changes the open file's flags: no disk I/O on the shard thread.
+// Direct writes already in flight complete as they are; the closing fdatasync covers both.
+void ObjectWriter::DropDirect() noexcept {
+  direct_ = false;
+  const int flags = ::fcntl(fd_, F_GETFL);
+  if (flags < 0 || ::fcntl(fd_, F_SETFL, flags & ~O_DIRECT) != 0) {
+    Fail(Status::IoError(errno, "clear O_DIRECT on a data file"));
   }
 }
 
 void ObjectWriter::SubmitWrite(int i) noexcept {
   Chunk& c = chunks_[i];
+  if (direct_ && ((c.off + c.done) % kDirectAlign != 0 || (c.len - c.done) % kDirectAlign != 0)) {
+    DropDirect();
+    if (failed_) {
+      return;  // still kQueued: Settle releases it
+    }
+  }
   c.state = ChunkState::kWriting;
   io_uring_sqe* sqe = io_->Sqe();
   io_uring_prep_write(sqe, fd_, c.buf + c.done, c.len - c.done, c.off + c.done);
@@ -200,11 +232,60 @@ void ObjectWriter::StartOpen() noexcept {
   l2_[2] = '/';
   std::memcpy(l2_ + 3, hex.data() + 2, 2);
   l2_[5] = '\0';
+  const ObjectIoOptions& o = io_->options_;
+  SubmitOpen(o.direct_io && !io_->dirs_[dir_].no_direct && expected_ != UINT64_MAX &&
+                 expected_ >= o.direct_io_min_bytes,
+             /*exclusive=*/true);
+}
+
+void ObjectWriter::SubmitOpen(bool direct, bool exclusive) noexcept {
+  open_direct_ = direct;
+  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (exclusive ? O_EXCL : O_TRUNC);
+  if (direct) {
+    flags |= O_DIRECT;
+  }
   io_uring_sqe* sqe = io_->Sqe();
-  io_uring_prep_openat(sqe, io_->dirs_[dir_].tmp, name_, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-                       0644);
+  io_uring_prep_openat(sqe, io_->dirs_[dir_].tmp, name_, flags, 0644);
   io_->Track(sqe, this, kWOpen, 0);
   ++ops_in_flight_;
+}
+
+void ObjectWriter::OnOpened(int res) noexcept {
+  const bool live = !failed_ && !aborted_;
+  if (res == -EINVAL && open_direct_) {
+    // The filesystem has no O_DIRECT (Linux creates the file before it checks the flag, so
+    // the name may exist now: it is ours, a random id). Buffered from now on, for this dir.
+    temp_exists_ = true;
+    if (!io_->dirs_[dir_].no_direct) {
+      io_->dirs_[dir_].no_direct = true;
+      MLOG_WARN("object_io: data dir %u refuses O_DIRECT: buffered writes", dir_);
+    }
+    if (live) {
+      SubmitOpen(/*direct=*/false, /*exclusive=*/false);
+    }
+    return;
+  }
+  if (res < 0) {
+    Fail(Status::IoError(-res, "create temp data file"));
+    return;
+  }
+  fd_ = res;
+  temp_exists_ = true;
+  direct_ = opened_direct_ = open_direct_;
+  if (!live) {
+    return;
+  }
+  if (direct_ && io_->options_.preallocate) {
+    // Counted as a write: the fdatasync waits for it, and queued chunks follow it.
+    preallocating_ = true;
+    io_uring_sqe* sqe = io_->Sqe();
+    io_uring_prep_fallocate(sqe, fd_, 0, 0, static_cast<off_t>(expected_));
+    io_->Track(sqe, this, kWFallocate, 0);
+    ++writes_in_flight_;
+    ++ops_in_flight_;
+    return;
+  }
+  SubmitQueued();
 }
 
 Result<std::size_t> ObjectWriter::Append(std::string_view data, WriteReadyCallback on_ready,
@@ -577,6 +658,9 @@ void ObjectWriter::OnCommitted(core::Shard& /*shard*/, core::Message* m) {
   if (w->result_.location == LocationKind::kInline) {
     io->stats_.puts_inline.fetch_add(1, std::memory_order_relaxed);
   }
+  if (w->opened_direct_) {
+    io->stats_.puts_direct.fetch_add(1, std::memory_order_relaxed);
+  }
   io->stats_.bytes_written.fetch_add(w->total_, std::memory_order_relaxed);
   w->state_ = State::kDone;
   w->done_called_ = true;
@@ -665,6 +749,17 @@ void ObjectWriter::OnOp(uint8_t kind, uint32_t arg, int res) noexcept {
     case kWWrite: {
       --writes_in_flight_;
       Chunk& c = chunks_[arg];
+      if (res == -EINVAL && direct_ && live) {
+        // The filesystem took the O_DIRECT open but refuses the transfer (e.g. a logical block
+        // larger than 4 KiB): this file and every later one of the dir go buffered.
+        io_->dirs_[dir_].no_direct = true;
+        MLOG_WARN("object_io: data dir %u refuses O_DIRECT writes: buffered writes", dir_);
+        DropDirect();
+        if (!failed_) {
+          SubmitWrite(static_cast<int>(arg));
+          return;
+        }
+      }
       if (res < 0) {
         Fail(Status::IoError(-res, "write object data"));
       } else if (res == 0) {
@@ -672,10 +767,11 @@ void ObjectWriter::OnOp(uint8_t kind, uint32_t arg, int res) noexcept {
       } else {
         c.done += static_cast<uint32_t>(res);
         if (c.done < c.len && live) {
-          SubmitWrite(static_cast<int>(arg));  // short write: the rest (ENOSPC shows next)
+          // Short write: the rest (ENOSPC shows next; buffered if no longer block-aligned).
+          SubmitWrite(static_cast<int>(arg));
           return;
         }
-        if (live && !finishing_ && io_->options_.write_behind) {
+        if (live && !finishing_ && !direct_ && io_->options_.write_behind) {
           // Start writeback of this chunk now (sync_file_range WRITE: no wait, no metadata),
           // so the device works while the body streams in and the closing fdatasync finds
           // little left to write. Counted as a write: fdatasync waits for it.
@@ -694,18 +790,16 @@ void ObjectWriter::OnOp(uint8_t kind, uint32_t arg, int res) noexcept {
       --writes_in_flight_;
       break;
     case kWOpen:
-      if (res < 0) {
-        Fail(Status::IoError(-res, "create temp data file"));
-      } else {
-        fd_ = res;
-        temp_exists_ = true;
-        if (live) {
-          for (uint32_t i = 0; i < max_chunks_; ++i) {
-            if (chunks_[i].state == ChunkState::kQueued) {
-              SubmitWrite(static_cast<int>(i));
-            }
-          }
-        }
+      OnOpened(res);
+      break;
+    case kWFallocate:
+      --writes_in_flight_;
+      preallocating_ = false;
+      if (res == -ENOSPC || res == -EDQUOT) {
+        Fail(Status::IoError(-res, "preallocate data file"));  // disk full: before the body
+      } else if (live) {
+        // Other errors (EOPNOTSUPP: no fallocate on this filesystem) only lose the hint.
+        SubmitQueued();
       }
       break;
     case kWSync:

@@ -87,12 +87,30 @@ struct ObjectIoOptions {
   /// streams instead of leaving it all to the final fdatasync. Measured slower on the
   /// development VM's virtio disk (docs/benchmarks.md, "Store"), hence off. Default: false.
   bool write_behind = false;
+  /// Write the data file of a PUT whose size was declared (ObjectWriter::ExpectSize) and is at
+  /// least direct_io_min_bytes with O_DIRECT: the chunks go from the staging buffers to the
+  /// device without a copy into the page cache, while the body streams, so the closing
+  /// fdatasync finds only the metadata (and a buffered tail: the last chunk's bytes past the
+  /// last whole 4 KiB block are written through the page cache). A data dir whose filesystem
+  /// refuses O_DIRECT (EINVAL at open or write) falls back to buffered writes for the rest of
+  /// the run. Measured in docs/benchmarks.md ("16 MiB PUT"); decision in docs/storage.md
+  /// ("O_DIRECT"): not faster than buffered writes on the development VM's shared virtio
+  /// disk, hence off. Default: false.
+  bool direct_io = false;
+  /// Smallest declared size written with O_DIRECT (smaller ones: buffered). Default: 1 MiB.
+  uint64_t direct_io_min_bytes = 1u << 20;
+  /// With direct_io: fallocate() the declared size right after the temp file is opened (a
+  /// ring op), so a full disk fails the PUT before its body is written and the direct writes
+  /// land in allocated blocks instead of extending the file one write at a time (ext4 runs
+  /// extending direct writes under the inode lock). Default: true.
+  bool preallocate = true;
 };
 
 /// Counters, written by the owning shard only (relaxed), readable from any thread.
 struct ObjectIoStats {
   std::atomic<uint64_t> puts{0};            ///< PUTs committed
   std::atomic<uint64_t> puts_inline{0};     ///< ... of which inline
+  std::atomic<uint64_t> puts_direct{0};     ///< ... of which written with O_DIRECT
   std::atomic<uint64_t> put_failures{0};    ///< writers that failed (not aborts)
   std::atomic<uint64_t> aborts{0};          ///< writers aborted by the caller
   std::atomic<uint64_t> bytes_written{0};   ///< object bytes committed
@@ -262,6 +280,13 @@ class ObjectWriter final : public OpOwner {
   /// file is closed and unlinked once in-flight writes complete. Only before Finish().
   void Abort() noexcept;
 
+  /// Declares the body's size (Content-Length, x-amz-decoded-content-length) before the
+  /// first Append: large bodies may then be written with O_DIRECT and preallocated
+  /// (ObjectIoOptions::direct_io, preallocate). A hint only: a body of another size is still
+  /// stored as it came (a shorter one leaves preallocated blocks past the end of the data
+  /// file, which reads never reach).
+  void ExpectSize(uint64_t bytes) noexcept { expected_ = bytes; }
+
   /// Makes the commit conditional (before Finish()).
   void SetCondition(PutCondition cond) noexcept { cond_ = std::move(cond); }
 
@@ -314,6 +339,10 @@ class ObjectWriter final : public OpOwner {
   void SubmitWrite(int i) noexcept;
   void ReleaseChunk(int i) noexcept;
   void StartOpen() noexcept;
+  void SubmitOpen(bool direct, bool exclusive) noexcept;
+  void OnOpened(int res) noexcept;
+  void DropDirect() noexcept;
+  void SubmitQueued() noexcept;
   void Advance() noexcept;
   void OpenDir() noexcept;
   void Commit() noexcept;
@@ -348,6 +377,11 @@ class ObjectWriter final : public OpOwner {
   bool created_l2_ = false;
   bool mkdir_tried_ = false;
   uint32_t parent_syncs_ = 0;
+  uint64_t expected_ = UINT64_MAX;  // declared body size (ExpectSize), UINT64_MAX: unknown
+  bool direct_ = false;            // fd_ is open with O_DIRECT
+  bool opened_direct_ = false;     // the data file was opened with O_DIRECT (stats)
+  bool open_direct_ = false;       // the open in flight asked for O_DIRECT
+  bool preallocating_ = false;     // fallocate in flight: writes wait for it
   char name_[33] = {};     // "<32 hex>": temp and final file name
   char l1_[3] = {};        // "<xx>"
   char l2_[6] = {};        // "<xx>/<yy>"
@@ -569,6 +603,7 @@ class ObjectIo {
     int root = -1;
     int objects = -1;
     int tmp = -1;
+    bool no_direct = false;  // the filesystem refused O_DIRECT: buffered writes only
   };
   struct OpSlot {
     OpOwner* owner = nullptr;

@@ -15,17 +15,42 @@ from test_s3_auth import API_KEY, client, make_bucket
 OBJECT = 2 << 20  # 2 MiB: eight 256 KiB chunk writes
 
 
-@pytest.fixture
-def small_fs(tmp_path):
+def mounted_tmpfs(tmp_path, name, size):
+    """A tmpfs of `size` at tmp_path/name for the duration of the test (a generator fixture body)."""
     if os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root")
-    mnt = tmp_path / "small"
+    mnt = tmp_path / name
     mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mnt)], capture_output=True)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)], capture_output=True)
     if r.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs: {r.stderr.decode(errors='replace')}")
     yield mnt
     subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    yield from mounted_tmpfs(tmp_path, "small", "24m")
+
+
+def start_on(tmp_path, fs, bucket, **options):
+    """A one-shard server whose data dir is on `fs`, with `bucket` made; (server, S3 client)."""
+    (tmp_path / "srv").mkdir()
+    # A 10 s body timeout: 2 MiB bodies from boto3 on a loaded CI machine must not hit 408.
+    srv = MamuteServer(tmp_path / "srv", {**FAST_OPTIONS, "body-timeout-ms": 10000, "data-cores": 1,
+                                          "pin-threads": False, **options})
+    srv.data_dir = fs / "data"
+    os.environ["MAMUTE_API_KEY"] = API_KEY
+    try:
+        srv.start()
+    finally:
+        del os.environ["MAMUTE_API_KEY"]
+    try:
+        _, cred = make_bucket(srv, bucket)
+    except BaseException:
+        srv.stop()
+        raise
+    return srv, client(srv, cred["access_key_id"], cred["secret_access_key"])
 
 
 def status_of(e):
@@ -33,18 +58,8 @@ def status_of(e):
 
 
 def test_put_that_does_not_fit_is_507_and_leaves_nothing(tmp_path, small_fs):
-    (tmp_path / "srv").mkdir()
-    # A 10 s body timeout: 2 MiB bodies from boto3 on a loaded CI machine must not hit 408.
-    srv = MamuteServer(tmp_path / "srv", {**FAST_OPTIONS, "body-timeout-ms": 10000, "data-cores": 1, "pin-threads": False})
-    srv.data_dir = small_fs / "data"
-    os.environ["MAMUTE_API_KEY"] = API_KEY
+    srv, s3 = start_on(tmp_path, small_fs, "full")
     try:
-        srv.start()
-    finally:
-        del os.environ["MAMUTE_API_KEY"]
-    try:
-        _, cred = make_bucket(srv, "full")
-        s3 = client(srv, cred["access_key_id"], cred["secret_access_key"])
         stored = {}
         failed = None
         for i in range(64):
@@ -95,3 +110,26 @@ def test_put_that_does_not_fit_is_507_and_leaves_nothing(tmp_path, small_fs):
     r = subprocess.run([MAMUTE_BIN, "fsck", "--data-dir", str(srv.data_dir)], capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == 0 and "clean" in r.stdout, r.stdout + r.stderr
+
+
+@pytest.fixture
+def tiny_fs(tmp_path):
+    yield from mounted_tmpfs(tmp_path, "tiny", "16m")
+
+
+def test_direct_io_put_that_does_not_fit_is_507_before_its_body(tmp_path, tiny_fs):
+    """--direct-io: a large PUT preallocates its declared size, so one that cannot fit is 507 with
+    nothing left behind; one that fits (ending mid-block) reads back byte-exact."""
+    srv, s3 = start_on(tmp_path, tiny_fs, "direct", **{"direct-io": True})
+    try:
+        with pytest.raises(botocore.exceptions.ClientError) as ei:
+            s3.put_object(Bucket="direct", Key="huge", Body=os.urandom(24 << 20))
+        assert status_of(ei.value) == 507, ei.value.response
+        assert list((srv.data_dir / "tmp").iterdir()) == []
+        data = os.urandom((3 << 20) + 1001)
+        s3.put_object(Bucket="direct", Key="fits", Body=data)
+        assert s3.get_object(Bucket="direct", Key="fits")["Body"].read() == data
+        assert s3.get_object(Bucket="direct", Key="fits", Range="bytes=-1500")["Body"].read() == data[-1500:]
+        assert list((srv.data_dir / "tmp").iterdir()) == []
+    finally:
+        assert srv.stop() == 0, srv.stderr_tail()
