@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "mamute/status.h"
 #include "store/meta_db.h"
@@ -164,6 +165,7 @@ class CommitQueue {
   bool thread_waiting_ = false;  // the commit thread sleeps on cv_; producers notify only then
 
   std::chrono::steady_clock::time_point next_resume_{};  // commit thread only
+  std::vector<std::string> touched_;  // objects keys of the request being merged; commit thread
 
   std::thread thread_;
   std::atomic<std::thread::id> thread_id_{};

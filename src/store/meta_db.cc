@@ -13,6 +13,7 @@
 #include <system_error>
 #include <vector>
 
+#include "store/dirs.h"
 #include "store/fault_fs.h"
 #include "util/log.h"
 
@@ -20,10 +21,12 @@ namespace mamute::store {
 namespace {
 
 constexpr std::array<std::string_view, kCfCount> kCfNames = {
-    "buckets", "bucket_names", "objects", "uploads", "parts", "credentials", "apikeys", "mgmt",
+    "buckets", "bucket_names", "objects", "uploads", "parts", "credentials", "apikeys", "mgmt", "dirs",
 };
 
-bool IsBigCf(Cf cf) { return cf == Cf::kObjects || cf == Cf::kUploads || cf == Cf::kParts; }
+bool IsBigCf(Cf cf) {
+  return cf == Cf::kObjects || cf == Cf::kUploads || cf == Cf::kParts || cf == Cf::kDirs;
+}
 
 bool Supported(const std::vector<rocksdb::CompressionType>& v, rocksdb::CompressionType t) {
   return std::find(v.begin(), v.end(), t) != v.end();
@@ -222,6 +225,9 @@ Result<std::unique_ptr<MetaDb>> MetaDb::Open(std::string_view data_dir,
   m->default_handle_ = handles[0];
   for (std::size_t i = 0; i < kCfCount; ++i) {
     m->handles_[i] = handles[i + 1];
+  }
+  if (options.build_dirs_index) {
+    MAMUTE_RETURN_IF_ERROR_R(EnsureDirsIndex(*m));
   }
   return m;
 }
