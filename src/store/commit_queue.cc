@@ -59,17 +59,17 @@ class CopyHandler final : public rocksdb::WriteBatch::Handler {
   rocksdb::Status PutCF(uint32_t cf_id, const rocksdb::Slice& key,
                         const rocksdb::Slice& value) override {
     rocksdb::ColumnFamilyHandle* h = Handle(cf_id);
-    Touch(cf_id, key);
+    Touch(cf_id, key, true);
     return h != nullptr ? dst_->Put(h, key, value) : Unknown();
   }
   rocksdb::Status DeleteCF(uint32_t cf_id, const rocksdb::Slice& key) override {
     rocksdb::ColumnFamilyHandle* h = Handle(cf_id);
-    Touch(cf_id, key);
+    Touch(cf_id, key, false);
     return h != nullptr ? dst_->Delete(h, key) : Unknown();
   }
   rocksdb::Status SingleDeleteCF(uint32_t cf_id, const rocksdb::Slice& key) override {
     rocksdb::ColumnFamilyHandle* h = Handle(cf_id);
-    Touch(cf_id, key);
+    Touch(cf_id, key, false);
     return h != nullptr ? dst_->SingleDelete(h, key) : Unknown();
   }
   rocksdb::Status DeleteRangeCF(uint32_t cf_id, const rocksdb::Slice& begin,
@@ -92,9 +92,12 @@ class CopyHandler final : public rocksdb::WriteBatch::Handler {
   static rocksdb::Status Unknown() {
     return rocksdb::Status::InvalidArgument("commit batch: unknown column family");
   }
-  void Touch(uint32_t cf_id, const rocksdb::Slice& key) {
+  // Each key with a trailing byte: 1 after a Put, 0 after a delete (the key's state once
+  // this op applied, so UpdateDirsForKey needs no read of the objects CF for it).
+  void Touch(uint32_t cf_id, const rocksdb::Slice& key, bool put) {
     if (cf_id == objects_id_ && touched_ != nullptr) {
       touched_->emplace_back(key.data(), key.size());
+      touched_->back().push_back(put ? '\1' : '\0');
     }
   }
 
@@ -421,7 +424,8 @@ CommitRequest* CommitQueue::CommitGroup(CommitRequest* head) {
     for (CommitRequest* r = head; r != end; r = r->next_) {
       r->result_ = ReadOnlyStatus(*db_);
     }
-  } else if (n == 1 && head->prepare == nullptr && !Touches(*db_, head->batch)) {
+  } else if (n == 1 && head->prepare == nullptr &&
+             (!options_.maintain_dirs_index || !Touches(*db_, head->batch))) {
     head->result_ = Status::Ok();
     status = SyncedWrite(db_, head->batch.rep());
     head->attempted = true;
@@ -429,7 +433,7 @@ CommitRequest* CommitQueue::CommitGroup(CommitRequest* head) {
   } else {
     rocksdb::WriteBatchWithIndex group(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true);
     std::vector<std::string>& touched = touched_;
-    CopyHandler copier(*db_, &group, &touched);
+    CopyHandler copier(*db_, &group, options_.maintain_dirs_index ? &touched : nullptr);
     for (CommitRequest* r = head; r != end; r = r->next_) {
       r->result_ = Status::Ok();
       CommitView view(*db_, &group);
@@ -446,7 +450,9 @@ CommitRequest* CommitQueue::CommitGroup(CommitRequest* head) {
       // group with the request merged (store/dirs.h).
       Status dirs;
       for (std::size_t i = 0; s.ok() && dirs.ok() && i < touched.size(); ++i) {
-        dirs = UpdateDirsForKey(*db_, view, &group, touched[i]);
+        const std::string& t = touched[i];
+        dirs = UpdateDirsForKey(*db_, view, &group, std::string_view(t).substr(0, t.size() - 1),
+                                t.back() == '\1');
       }
       if (!s.ok() || !dirs.ok()) {
         group.RollbackToSavePoint().PermitUncheckedError();

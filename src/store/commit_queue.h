@@ -100,6 +100,10 @@ struct CommitQueueOptions {
   /// last sync took, so a sync does not leave with half the writers that could share it.
   /// 0 disables. Default: 1000 µs.
   uint32_t max_gather_us = 1000;
+  /// Keep the directory index (store/dirs.h) in step with every objects-CF write. Only
+  /// store_bench turns it off, to measure what it costs: with false the index goes stale
+  /// (fsck --repair rebuilds it). Default: true.
+  bool maintain_dirs_index = true;
 };
 
 struct CommitQueueStats {

@@ -65,18 +65,14 @@ Result<DecodedDirsKey> DecodeDirsKey(std::string_view encoded) {
 }
 
 Status UpdateDirsForKey(const MetaDb& db, const CommitView& view, rocksdb::WriteBatchBase* group,
-                        std::string_view objects_key) {
+                        std::string_view objects_key, bool present) {
   if (objects_key.size() < kBucketIdSize) {
     return Status::Ok();
   }
   const BucketId bucket = LoadBigEndian64(objects_key.data());
   const std::string_view key = objects_key.substr(kBucketIdSize);
   std::string scratch;
-  Status st = view.Get(Cf::kObjects, objects_key, &scratch);
-  if (!st.ok() && st.code() != Code::kNotFound) {
-    return st;
-  }
-  const bool present = st.ok();
+  Status st;
   const std::size_t last = key.rfind('/');
   const std::size_t leaf_at = last == std::string_view::npos ? 0 : last + 1;
   const std::string leaf = DirsKey(bucket, key.substr(0, leaf_at), key.substr(leaf_at));

@@ -69,10 +69,12 @@ void ForEachDirsEntry(std::string_view key, Fn&& fn) {
 std::string_view DirsValue();
 
 /// Commit thread: brings the index in line with the objects-CF key `objects_key` (bucket id +
-/// object key) as `view` sees it after the request's batch merged into `group`; writes go into
-/// `group`. Order-independent and idempotent. Keys shorter than a bucket id are ignored.
+/// object key) being `present` or not, as the op that touched it left it (the request's batch
+/// is merged into `group`, which `view` reads); writes go into `group`. Idempotent; the ops of
+/// one batch are applied in batch order, so the last one on a key decides. Keys shorter than
+/// a bucket id are ignored.
 Status UpdateDirsForKey(const MetaDb& db, const CommitView& view, rocksdb::WriteBatchBase* group,
-                        std::string_view objects_key);
+                        std::string_view objects_key, bool present);
 
 /// Deletes every dirs entry and the marker, derives the index from the objects CF and writes
 /// it (synced last, with the marker), then marks the DB ready. Only while nothing else writes
