@@ -176,6 +176,11 @@ Status CommitView::Get(Cf cf, std::string_view key, std::string* value) const {
       group_ != nullptr
           ? group_->GetFromBatchAndDB(db_.db(), ro, db_.handle(cf), k, value)
           : db_.db()->Get(ro, db_.handle(cf), k, value);
+  if (cf == Cf::kObjects) {
+    have_last_ = s.ok() || s.IsNotFound();
+    last_objects_key_.assign(key);
+    last_objects_found_ = s.ok();
+  }
   return s.ok() ? Status::Ok() : FromRocks(s, "commit view read");
 }
 
@@ -449,10 +454,17 @@ CommitRequest* CommitQueue::CommitGroup(CommitRequest* head) {
       // The directory index follows every objects key the request touched, reading the
       // group with the request merged (store/dirs.h).
       Status dirs;
+      // One key whose pre-request state the prepare hook read (a PUT reads the record it
+      // replaces): by the index's invariant its leaf exists iff the key did, so the index
+      // need not be read for it.
+      bool existed = false;
+      const bool known = touched.size() == 1 &&
+                         view.LastObjectsRead(std::string_view(touched[0]).substr(0, touched[0].size() - 1),
+                                              &existed);
       for (std::size_t i = 0; s.ok() && dirs.ok() && i < touched.size(); ++i) {
         const std::string& t = touched[i];
         dirs = UpdateDirsForKey(*db_, view, &group, std::string_view(t).substr(0, t.size() - 1),
-                                t.back() == '\1');
+                                t.back() == '\1', known ? &existed : nullptr);
       }
       if (!s.ok() || !dirs.ok()) {
         group.RollbackToSavePoint().PermitUncheckedError();

@@ -80,9 +80,22 @@ class CommitView {
   /// be gone before the hook returns. For bounded scans only: the hook delays the whole group.
   std::unique_ptr<rocksdb::Iterator> NewIterator(Cf cf, const rocksdb::ReadOptions& opts) const;
 
+  /// Whether the last objects-CF Get through this view was of `key`, and if so whether it
+  /// found it (`*found`). The commit queue asks after the prepare hook: a PUT's hook reads the
+  /// record it replaces, so the directory index knows whether the key existed before the
+  /// request without reading the index (store/dirs.h).
+  bool LastObjectsRead(std::string_view key, bool* found) const {
+    if (!have_last_ || last_objects_key_ != key) return false;
+    *found = last_objects_found_;
+    return true;
+  }
+
  private:
   const MetaDb& db_;
   rocksdb::WriteBatchWithIndex* group_;  // null: a lone request, nothing pending
+  mutable std::string last_objects_key_;
+  mutable bool have_last_ = false;
+  mutable bool last_objects_found_ = false;
 };
 
 struct CommitQueueOptions {

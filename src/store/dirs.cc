@@ -65,7 +65,8 @@ Result<DecodedDirsKey> DecodeDirsKey(std::string_view encoded) {
 }
 
 Status UpdateDirsForKey(const MetaDb& db, const CommitView& view, rocksdb::WriteBatchBase* group,
-                        std::string_view objects_key, bool present) {
+                        std::string_view objects_key, bool present,
+                        const bool* indexed_hint) {
   if (objects_key.size() < kBucketIdSize) {
     return Status::Ok();
   }
@@ -76,11 +77,16 @@ Status UpdateDirsForKey(const MetaDb& db, const CommitView& view, rocksdb::Write
   const std::size_t last = key.rfind('/');
   const std::size_t leaf_at = last == std::string_view::npos ? 0 : last + 1;
   const std::string leaf = DirsKey(bucket, key.substr(0, leaf_at), key.substr(leaf_at));
-  st = view.Get(Cf::kDirs, leaf, &scratch);
-  if (!st.ok() && st.code() != Code::kNotFound) {
-    return st;
+  bool indexed = false;
+  if (indexed_hint != nullptr) {
+    indexed = *indexed_hint;
+  } else {
+    st = view.Get(Cf::kDirs, leaf, &scratch);
+    if (!st.ok() && st.code() != Code::kNotFound) {
+      return st;
+    }
+    indexed = st.ok();
   }
-  const bool indexed = st.ok();
   rocksdb::ColumnFamilyHandle* h = db.handle(Cf::kDirs);
   const rocksdb::Slice value(&kValueByte, 1);
   if (present == indexed) {

@@ -73,8 +73,11 @@ std::string_view DirsValue();
 /// is merged into `group`, which `view` reads); writes go into `group`. Idempotent; the ops of
 /// one batch are applied in batch order, so the last one on a key decides. Keys shorter than
 /// a bucket id are ignored.
+/// `indexed_hint`, when set, says whether the LEAF exists (the key existed before the request,
+/// as its prepare hook read), sparing the index read.
 Status UpdateDirsForKey(const MetaDb& db, const CommitView& view, rocksdb::WriteBatchBase* group,
-                        std::string_view objects_key, bool present);
+                        std::string_view objects_key, bool present,
+                        const bool* indexed_hint = nullptr);
 
 /// Deletes every dirs entry and the marker, derives the index from the objects CF and writes
 /// it (synced last, with the marker), then marks the DB ready. Only while nothing else writes
