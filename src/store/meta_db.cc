@@ -188,7 +188,9 @@ Result<std::unique_ptr<MetaDb>> MetaDb::Open(std::string_view data_dir,
 
   rocksdb::DBOptions db_opts;
   db_opts.create_if_missing = options.create_if_missing;
-  db_opts.create_missing_column_families = options.create_if_missing;
+  // Always: a DB from before a column family was added (e.g. `dirs`) must open, also for
+  // `mamute fsck` (create_if_missing = false only refuses to create a whole new DB).
+  db_opts.create_missing_column_families = true;
   db_opts.max_background_jobs = options.max_background_jobs;
   // SST writes are smoothed; the WAL is synced explicitly by commits (WriteOptions::sync).
   db_opts.bytes_per_sync = 1 << 20;

@@ -325,6 +325,26 @@ TEST_F(DirsTest, BuiltOnOpenOfAnOlderDb) {
     for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
     ASSERT_TRUE(db->Close().ok());
   }
+  {
+    // As `mamute fsck` without --repair opens it: no new DB, no build. The missing column
+    // family is created, the index is not ready, and "/" listings take the seek path.
+    MetaDbOptions ro;
+    ro.create_if_missing = false;
+    ro.build_dirs_index = false;
+    auto plain = MetaDb::Open(old_dir.path(), ro);
+    ASSERT_TRUE(plain.has_value()) << plain.error().ToString();
+    EXPECT_FALSE((*plain)->dirs_ready());
+    ListRequest req;
+    req.bucket = 2;
+    req.delimiter = "/";
+    auto r = ListObjectsV2(**plain, req);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_FALSE(r->used_dirs_index);
+    EXPECT_EQ(r->common_prefixes, (std::vector<std::string>{"a/", "p/"}));
+    DirsCheck c;
+    ASSERT_TRUE(CheckDirsIndex(**plain, /*repair=*/false, &c).ok());
+    EXPECT_TRUE(c.marker_missing);
+  }
   auto db = MetaDb::Open(old_dir.path());
   ASSERT_TRUE(db.has_value()) << db.error().ToString();
   db_ = std::move(*db);
