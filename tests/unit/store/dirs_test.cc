@@ -118,8 +118,9 @@ class DirsTest : public ::testing::Test {
     EXPECT_EQ(c.stale, 0u) << where << (c.samples.empty() ? "" : ": " + c.samples[0]);
   }
   static std::string Value(int i) {
+    static const std::string kEtag(16, '\x01');  // records borrow: it must outlive `rec`
     ObjectRecord rec;
-    rec.etag = std::string(16, '\x01');
+    rec.etag = kEtag;
     rec.mtime_ms = i;
     std::string v;
     EncodeObject(rec, &v);
