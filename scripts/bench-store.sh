@@ -11,7 +11,9 @@
 #     16 MiB, same block size and depth, from the page cache and cold, median of 3 each;
 #   - RocksDB synced writes: one writer (db_bench fillsync's shape) vs group commit;
 #   - a delimiter listing of 1M keys under 1,000 prefixes vs a full scan (p50/p99 and CPU p50
-#     over 200 runs; store_bench --runs to change);
+#     over 200 runs; store_bench --runs to change), through the directory index and through the
+#     seek path, alternated, with their ratio;
+#   - the 4 KiB PUT with and without directory-index maintenance (on/off/on/off);
 #   - buffered vs O_DIRECT writes of large objects (fio), the O_DIRECT decision in docs/storage.md.
 #   scripts/bench-store.sh [--dir DIR] [--seconds S] [--concurrency C] [--keys N] [--out FILE]
 # DIR must be on the disk being measured (default: a temp dir under /var/tmp, not a tmpfs).

@@ -310,6 +310,15 @@ void PrintFsckReport(const store::FsckReport& r, bool repair) {
                 static_cast<unsigned long long>(r.dead_bucket_uploads),
                 static_cast<unsigned long long>(r.records_reclaimed));
   }
+  if (r.dirs.marker_missing) {
+    std::printf("directory index never built%s\n", repair ? " (built)" : "");
+  }
+  for (const auto& d : r.dirs.samples) std::printf("directory index entry%s: %s\n", repair ? " (repaired)" : "", d.c_str());
+  if (r.dirs.missing != 0 || r.dirs.stale != 0) {
+    std::printf("directory index: %llu entries checked, %llu missing, %llu stale, %llu repaired\n",
+                static_cast<unsigned long long>(r.dirs.entries_checked), static_cast<unsigned long long>(r.dirs.missing),
+                static_cast<unsigned long long>(r.dirs.stale), static_cast<unsigned long long>(r.dirs.repaired));
+  }
   for (const auto& e : r.errors) std::printf("error: %s\n", e.c_str());
   std::printf("%s\n", r.clean() ? "clean" : (repair ? "repaired what can be repaired" : "problems found"));
 }
@@ -331,8 +340,8 @@ int RunFsck(int argc, char** argv) {
                   "Give every data dir, in the server's --data-dir order (default: ./data).\n"
                   "Reports data files without metadata, leftover temp files, records whose data file is\n"
                   "missing, undecodable records and records of deleted buckets (an interrupted purge).\n"
-                  "--repair removes orphan and temp files and the records of deleted buckets (never other\n"
-                  "metadata).\n"
+                  "--repair removes orphan and temp files and the records of deleted buckets, and rewrites\n"
+                  "the directory index to match the objects (never other metadata).\n"
                   "Exit: 0 clean (or repaired), 1 problems remain, 2 error (e.g. the server holds the DB).\n");
       return 0;
     } else {
@@ -348,7 +357,8 @@ int RunFsck(int argc, char** argv) {
   }
   PrintFsckReport(*r, repair);
   bool remaining = !r->missing.empty() || !r->corrupt.empty() || !r->orphan_parts.empty() || !r->errors.empty() ||
-                   (!repair && (!r->orphan_files.empty() || !r->temp_files.empty() || !r->dead_buckets.empty()));
+                   (!repair && (!r->orphan_files.empty() || !r->temp_files.empty() || !r->dead_buckets.empty() ||
+                                r->dirs.missing != 0 || r->dirs.stale != 0 || r->dirs.marker_missing));
   return remaining ? 1 : 0;
 }
 
@@ -409,6 +419,10 @@ int Run(int argc, char** argv) {
     for (const auto& m : rep->missing) MLOG_ERROR("recovery: a record names a missing data file: %s", m.path.c_str());
     for (const auto& c : rep->corrupt) MLOG_ERROR("recovery: corrupt record: %s", c.c_str());
     for (const auto& p : rep->orphan_parts) MLOG_WARN("recovery: part record without its upload: %s", p.c_str());
+    if (rep->dirs.missing != 0 || rep->dirs.stale != 0) {
+      MLOG_WARN("recovery: directory index: %llu missing and %llu stale entries repaired",
+                static_cast<unsigned long long>(rep->dirs.missing), static_cast<unsigned long long>(rep->dirs.stale));
+    }
     for (const auto& e : rep->errors) MLOG_ERROR("recovery: %s", e.c_str());
   }
   // The node master key, loaded once (never logged): it seals S3 secrets and the JWT signing keys

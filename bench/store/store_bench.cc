@@ -5,6 +5,8 @@
 //            inline: the bytes ride the group-committed WAL sync) vs a file-per-object store with
 //            C threads (create tmp + write + fsync + close + rename + fsync dir per object).
 //            Also 64 KiB PUTs (a data file each: write, fdatasync, rename, dir fsync, WAL).
+//            Then the first size with the directory index maintained and not (on, off, on,
+//            off): what the index costs the commit thread.
 //   fillsync RocksDB synced 100-byte writes on MetaDb: one writer (db_bench fillsync's shape)
 //            vs C producers through the CommitQueue (group commit).
 //   large    16 MiB PUTs through ObjectIo (--sizes: another size), MiB/s; bench-store.sh
@@ -12,7 +14,8 @@
 //   large-get 16 MiB GETs through ObjectIo (XXH3 verified), from the page cache and cold;
 //            bench-store.sh runs fio's sequential read beside it.
 //   list     1M keys under 1,000 prefixes: one delimiter page of 1,000 common prefixes (keys
-//            visited, wall time) vs a full scan of the 1M keys.
+//            visited, wall time) vs a full scan of the 1M keys; the directory index and the
+//            seek path it replaced, timed alternately.
 //
 // Usage: store_bench DIR [put|large|large-get|fillsync|list|all] [--seconds S] [--concurrency C]
 //                        [--keys N] [--prefixes P] [--sizes B,B,...] [--inline-threshold B]
@@ -45,10 +48,12 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "core/shard.h"
 #include "store/commit_queue.h"
+#include "store/dirs.h"
 #include "store/keys.h"
 #include "store/listing.h"
 #include "store/meta_db.h"
@@ -118,8 +123,9 @@ MetaDbOptions DbOptions(const Config& cfg) {
   return o;
 }
 
-CommitQueueOptions QueueOptions(const Config& cfg) {
+CommitQueueOptions QueueOptions(const Config& cfg, bool dirs_index = true) {
   CommitQueueOptions o;
+  o.maintain_dirs_index = dirs_index;
   if (cfg.gather_us >= 0) {
     o.max_gather_us = static_cast<uint32_t>(cfg.gather_us);
   }
@@ -270,8 +276,8 @@ struct IoRig {
   std::unique_ptr<core::Shard> shard;
   std::unique_ptr<ObjectIo> io;
 
-  IoRig(const Config& cfg, const std::string& dir) {
-    auto node_or = NodeStore::Open({dir}, DbOptions(cfg), QueueOptions(cfg));
+  IoRig(const Config& cfg, const std::string& dir, bool dirs_index = true) {
+    auto node_or = NodeStore::Open({dir}, DbOptions(cfg), QueueOptions(cfg, dirs_index));
     if (!node_or) {
       Die("NodeStore::Open: " + node_or.error().ToString());
     }
@@ -338,8 +344,9 @@ struct IoRig {
 };
 
 PutRun RunObjectIoPuts(const Config& cfg, const std::string& dir, std::size_t size,
-                       uint64_t max_puts = 0, std::vector<std::string>* keys = nullptr) {
-  IoRig rig(cfg, dir);
+                       bool dirs_index = true, uint64_t max_puts = 0,
+                       std::vector<std::string>* keys = nullptr) {
+  IoRig rig(cfg, dir, dirs_index);
   NodeStore* node = rig.node.get();
   core::Shard& shard = *rig.shard;
   PutBench b;
@@ -435,6 +442,23 @@ void BenchPut(const Config& cfg) {
                 m.syncs_per_op);
     std::fflush(stdout);
   }
+  if (cfg.sizes.empty()) {
+    return;
+  }
+  // What the directory index costs the commit thread: the first size again, with and without
+  // its maintenance, interleaved (on, off, on, off); the mean of each and their ratio.
+  const std::size_t size = cfg.sizes.front();
+  double on = 0;
+  double off = 0;
+  for (int round = 0; round < 2; ++round) {
+    on += RunObjectIoPuts(cfg, dir, size, /*dirs_index=*/true).ops_per_s / 2;
+    off += RunObjectIoPuts(cfg, dir, size, /*dirs_index=*/false).ops_per_s / 2;
+  }
+  std::printf("\n| Directory index cost, %zu B PUTs (on/off/on/off, %.0f s each) | index on ops/s | "
+              "index off ops/s | ratio on/off |\n|---|---:|---:|---:|\n"
+              "| mean of 2 each | %.0f | %.0f | %.3fx |\n",
+              size, cfg.seconds, on, off, on / off);
+  std::fflush(stdout);
 }
 
 // Large PUTs (16 MiB by default) streamed through ObjectIo: temp file written through the
@@ -543,7 +567,7 @@ void BenchLargeGet(const Config& cfg) {
   {
     Config setup = cfg;
     setup.seconds = 3600;  // ends after `objects` PUTs
-    RunObjectIoPuts(setup, dir, size, objects, &keys);
+    RunObjectIoPuts(setup, dir, size, /*dirs_index=*/true, objects, &keys);
   }
   if (keys.size() != objects) {
     Die("large-get: " + std::to_string(keys.size()) + " objects written of " + std::to_string(objects));
@@ -703,6 +727,38 @@ double Percentile(std::vector<double> v, double q) {
   return v[i];
 }
 
+// Two requests timed alternately (a, b, a, b, ...): an A/B that shares the machine's state.
+std::pair<ListTiming, ListTiming> TimeListingAB(const MetaDb& db, const ListRequest& a,
+                                                const ListRequest& b, int runs) {
+  ListTiming t[2];
+  std::vector<double> times[2], cpu[2];
+  for (int i = 0; i <= runs; ++i) {
+    for (int w = 0; w < 2; ++w) {
+      const double c0 = ThreadCpuSeconds();
+      const auto t0 = Clock::now();
+      auto r = ListObjectsV2(db, w == 0 ? a : b);
+      const double s = Seconds(t0, Clock::now());
+      const double c = ThreadCpuSeconds() - c0;
+      if (!r) {
+        Die("ListObjectsV2: " + r.error().ToString());
+      }
+      if (i == 0) {
+        t[w].first = s;
+        t[w].result = std::move(*r);
+      } else {
+        times[w].push_back(s);
+        cpu[w].push_back(c);
+      }
+    }
+  }
+  for (int w = 0; w < 2; ++w) {
+    t[w].cpu_p50 = Percentile(cpu[w], 0.5);
+    t[w].p50 = Percentile(times[w], 0.5);
+    t[w].p99 = Percentile(times[w], 0.99);
+  }
+  return {std::move(t[0]), std::move(t[1])};
+}
+
 // `runs` repetitions after the first; p50/p99 over them (the first is reported on its own).
 ListTiming TimeListing(const MetaDb& db, const ListRequest& req, int runs) {
   ListTiming t;
@@ -741,7 +797,7 @@ std::string ListKey(uint64_t p, uint64_t k) {
 
 // Loads `keys` keys under `prefixes` prefixes into bucket 7, flushed and compacted. With --reuse
 // an earlier load in the same directory is kept (its last key is checked).
-double LoadListing(const Config& cfg, MetaDb& db, BucketId bucket) {
+double LoadListing(const Config& cfg, MetaDb& db, BucketId bucket, double* index_build_s) {
   const uint64_t per_prefix = cfg.keys / cfg.prefixes;
   if (cfg.reuse) {
     std::string v;
@@ -768,20 +824,27 @@ double LoadListing(const Config& cfg, MetaDb& db, BucketId bucket) {
     }
   }
   Check(db.Write(mb.rep(), /*sync=*/true), "bulk Write");
+  // Loaded around the commit queue: derive the directory index, as an upgrade's first open
+  // does (timed apart).
+  const auto b0 = Clock::now();
+  Check(RebuildDirsIndex(db), "RebuildDirsIndex");
+  *index_build_s = Seconds(b0, Clock::now());
   // Flush and compact so the listing reads SSTs as a long-lived bucket would.
-  Check(FromRocks(db.db()->Flush(rocksdb::FlushOptions(), db.handle(Cf::kObjects)), "flush"),
-        "flush");
-  Check(FromRocks(db.db()->CompactRange(rocksdb::CompactRangeOptions(), db.handle(Cf::kObjects),
-                                        nullptr, nullptr),
-                  "compact"),
-        "compact");
+  for (Cf cf : {Cf::kObjects, Cf::kDirs}) {
+    Check(FromRocks(db.db()->Flush(rocksdb::FlushOptions(), db.handle(cf)), "flush"), "flush");
+    Check(FromRocks(db.db()->CompactRange(rocksdb::CompactRangeOptions(), db.handle(cf), nullptr,
+                                          nullptr),
+                    "compact"),
+          "compact");
+  }
   return Seconds(l0, Clock::now());
 }
 
 void BenchList(const Config& cfg) {
   std::unique_ptr<MetaDb> db = OpenDb(cfg.dir + "/list", cfg.db);
   const BucketId bucket = 7;
-  const double load_s = LoadListing(cfg, *db, bucket);
+  double index_build_s = 0;
+  const double load_s = LoadListing(cfg, *db, bucket, &index_build_s);
   std::string files;
   db->db()->GetProperty(db->handle(Cf::kObjects), "rocksdb.num-files-at-level0", &files);
   std::string l0_files = files;
@@ -795,7 +858,17 @@ void BenchList(const Config& cfg) {
   delim.bucket = bucket;
   delim.delimiter = "/";
   delim.max_keys = 1000;
-  const ListTiming list = TimeListing(*db, delim, cfg.list_runs);
+  // The directory index (today's path for delimiter "/") and the seek path it replaced,
+  // timed alternately.
+  ListRequest delim_seek = delim;
+  delim_seek.use_dirs_index = false;
+  ListTiming list;
+  ListTiming list_seek;
+  if (cfg.profile) {
+    list = TimeListing(*db, delim, cfg.list_runs);
+  } else {
+    std::tie(list, list_seek) = TimeListingAB(*db, delim, delim_seek, cfg.list_runs);
+  }
   if (cfg.profile) {
     std::printf("delimiter page: %zu common prefixes, %llu keys touched, p50 %.3f ms, CPU p50 "
                 "%.3f ms, first %.2f ms\n",
@@ -819,18 +892,25 @@ void BenchList(const Config& cfg) {
       EncodeObject(rec, &v);
       MetaBatch mb(*db);
       for (uint64_t p = 0; p < cfg.prefixes; ++p) {
-        Check(mb.Put(Cf::kObjects, ObjectKey(small_bucket, ListKey(p, 0)), v), "batch Put");
+        const std::string key = ListKey(p, 0);
+        Check(mb.Put(Cf::kObjects, ObjectKey(small_bucket, key), v), "batch Put");
+        // Its directory index entries, as the commit thread would write them.
+        ForEachDirsEntry(key, [&](std::string_view parent, std::string_view child) {
+          Check(mb.Put(Cf::kDirs, DirsKey(small_bucket, parent, child), DirsValue()), "dirs Put");
+        });
       }
       Check(db->Write(mb.rep(), /*sync=*/false), "small Write");
-      Check(FromRocks(db->db()->Flush(rocksdb::FlushOptions(), db->handle(Cf::kObjects)),
-                      "flush"),
-            "flush");
+      for (Cf cf : {Cf::kObjects, Cf::kDirs}) {
+        Check(FromRocks(db->db()->Flush(rocksdb::FlushOptions(), db->handle(cf)), "flush"),
+              "flush");
+      }
     }
   }
   ListRequest small = delim;
   small.bucket = small_bucket;
-  const ListTiming one_key = TimeListing(*db, small, cfg.list_runs);
-  const uint64_t visited = list.result.keys_visited;
+  ListRequest small_seek = small;
+  small_seek.use_dirs_index = false;
+  const auto [one_key, one_key_seek] = TimeListingAB(*db, small, small_seek, cfg.list_runs);
   const std::size_t prefixes_returned = list.result.common_prefixes.size();
   // The anchor: every key of the bucket, one iterator pass (what a naive delimiter listing
   // does), best of 3.
@@ -851,28 +931,30 @@ void BenchList(const Config& cfg) {
     best_scan = std::min(best_scan, Seconds(t0, Clock::now()));
   }
   Check(db->Close(), "MetaDb::Close");
-  char how[64] = "reused";
+  char how[96] = "reused";
   if (load_s > 0) {
-    std::snprintf(how, sizeof(how), "loaded + compacted in %.1f s", load_s);
+    std::snprintf(how, sizeof(how), "loaded + compacted in %.1f s, index built in %.1f s", load_s,
+                  index_build_s);
   }
   std::printf("| Listing, ~%llu keys under %llu prefixes (%s; L0 files: %s) | keys touched | "
               "Seeks | p50 | p99 | CPU p50 | first run | p50 ratio to the full scan |\n"
               "|---|---:|---:|---:|---:|---:|---:|---:|\n",
               static_cast<unsigned long long>(loaded), static_cast<unsigned long long>(cfg.prefixes),
               how, l0_files.c_str());
-  std::printf("| delimiter '/', max-keys 1000: %zu common prefixes (%d runs) | %llu | %llu | "
-              "%.3f ms | %.3f ms | %.3f ms | %.2f ms | %.4fx |\n",
-              prefixes_returned, cfg.list_runs, static_cast<unsigned long long>(visited),
-              static_cast<unsigned long long>(list.result.seeks),
-              list.p50 * 1e3, list.p99 * 1e3, list.cpu_p50 * 1e3, list.first * 1e3,
-              list.p50 / best_scan);
-  std::printf("| same, another bucket: %zu prefixes of one key each (%d runs) | %llu | %llu | "
-              "%.3f ms | %.3f ms | %.3f ms | %.2f ms | %.4fx |\n",
-              one_key.result.common_prefixes.size(), cfg.list_runs,
-              static_cast<unsigned long long>(one_key.result.keys_visited),
-              static_cast<unsigned long long>(one_key.result.seeks), one_key.p50 * 1e3,
-              one_key.p99 * 1e3, one_key.cpu_p50 * 1e3, one_key.first * 1e3,
-              one_key.p50 / best_scan);
+  auto row = [&](const char* what, std::size_t items, const ListTiming& t) {
+    std::printf("| %s: %zu common prefixes (%d runs) | %llu | %llu | %.3f ms | %.3f ms | %.3f ms | "
+                "%.2f ms | %.4fx |\n",
+                what, items, cfg.list_runs, static_cast<unsigned long long>(t.result.keys_visited),
+                static_cast<unsigned long long>(t.result.seeks), t.p50 * 1e3, t.p99 * 1e3,
+                t.cpu_p50 * 1e3, t.first * 1e3, t.p50 / best_scan);
+  };
+  row("delimiter '/', max-keys 1000, directory index", prefixes_returned, list);
+  row("same, seek path (before the index; A/B alternated)", list_seek.result.common_prefixes.size(),
+      list_seek);
+  row("same, another bucket, prefixes of one key each, directory index",
+      one_key.result.common_prefixes.size(), one_key);
+  row("same, that bucket, seek path (A/B alternated)", one_key_seek.result.common_prefixes.size(),
+      one_key_seek);
   std::printf("| one prefix, no delimiter, 1000 objects (%d runs) | %llu | %llu | %.3f ms | "
               "%.3f ms | %.3f ms | %.2f ms | %.4fx |\n",
               cfg.list_runs, static_cast<unsigned long long>(one.result.keys_visited),
@@ -881,6 +963,10 @@ void BenchList(const Config& cfg) {
               one.p50 / best_scan);
   std::printf("| anchor: iterate all keys of the bucket (best of 3) | %llu | 1 | %.1f ms | | | | 1.00x |\n",
               static_cast<unsigned long long>(scanned), best_scan * 1e3);
+  std::printf("\ndelimiter page p50, directory index vs seek path: %.3f ms vs %.3f ms (%.2fx faster); "
+              "CPU p50 %.3f ms vs %.3f ms\n",
+              list.p50 * 1e3, list_seek.p50 * 1e3, list_seek.p50 / list.p50, list.cpu_p50 * 1e3,
+              list_seek.cpu_p50 * 1e3);
   std::fflush(stdout);
 }
 

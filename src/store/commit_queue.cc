@@ -6,8 +6,10 @@
 #include <chrono>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "core/fault.h"
+#include "store/dirs.h"
 
 namespace mamute::store {
 namespace {
@@ -45,25 +47,36 @@ Status SyncedWrite(MetaDb* db, rocksdb::WriteBatch* wb) {
 
 // Re-applies one producer's batch to the group batch (RocksDB has no public WriteBatch append).
 // Only the operations MetaBatch can produce are accepted.
+// Also records the objects-CF keys the batch puts or deletes (`touched`): the directory
+// index follows them (UpdateDirsForKey). A range delete of objects is refused: the index
+// could not follow it key by key.
 class CopyHandler final : public rocksdb::WriteBatch::Handler {
  public:
-  CopyHandler(const MetaDb& db, rocksdb::WriteBatchBase* dst) : db_(db), dst_(dst) {}
+  CopyHandler(const MetaDb& db, rocksdb::WriteBatchBase* dst, std::vector<std::string>* touched)
+      : db_(db), dst_(dst), touched_(touched),
+        objects_id_(db.handle(Cf::kObjects)->GetID()) {}
 
   rocksdb::Status PutCF(uint32_t cf_id, const rocksdb::Slice& key,
                         const rocksdb::Slice& value) override {
     rocksdb::ColumnFamilyHandle* h = Handle(cf_id);
+    Touch(cf_id, key, true);
     return h != nullptr ? dst_->Put(h, key, value) : Unknown();
   }
   rocksdb::Status DeleteCF(uint32_t cf_id, const rocksdb::Slice& key) override {
     rocksdb::ColumnFamilyHandle* h = Handle(cf_id);
+    Touch(cf_id, key, false);
     return h != nullptr ? dst_->Delete(h, key) : Unknown();
   }
   rocksdb::Status SingleDeleteCF(uint32_t cf_id, const rocksdb::Slice& key) override {
     rocksdb::ColumnFamilyHandle* h = Handle(cf_id);
+    Touch(cf_id, key, false);
     return h != nullptr ? dst_->SingleDelete(h, key) : Unknown();
   }
   rocksdb::Status DeleteRangeCF(uint32_t cf_id, const rocksdb::Slice& begin,
                                 const rocksdb::Slice& end) override {
+    if (cf_id == objects_id_) {
+      return rocksdb::Status::InvalidArgument("commit batch: range delete of objects");
+    }
     rocksdb::ColumnFamilyHandle* h = Handle(cf_id);
     return h != nullptr ? dst_->DeleteRange(h, begin, end) : Unknown();
   }
@@ -79,9 +92,43 @@ class CopyHandler final : public rocksdb::WriteBatch::Handler {
   static rocksdb::Status Unknown() {
     return rocksdb::Status::InvalidArgument("commit batch: unknown column family");
   }
+  // Each key with a trailing byte: 1 after a Put, 0 after a delete (the key's state once
+  // this op applied, so UpdateDirsForKey needs no read of the objects CF for it).
+  void Touch(uint32_t cf_id, const rocksdb::Slice& key, bool put) {
+    if (cf_id == objects_id_ && touched_ != nullptr) {
+      touched_->emplace_back(key.data(), key.size());
+      touched_->back().push_back(put ? '\1' : '\0');
+    }
+  }
 
   const MetaDb& db_;
   rocksdb::WriteBatchBase* dst_;
+  std::vector<std::string>* touched_;
+  uint32_t objects_id_;
+};
+
+// Whether a batch puts or deletes any objects-CF key (the lone-request fast path skips the
+// directory index only when it does not).
+class TouchesObjects final : public rocksdb::WriteBatch::Handler {
+ public:
+  explicit TouchesObjects(uint32_t objects_id) : objects_id_(objects_id) {}
+  bool found = false;
+  rocksdb::Status PutCF(uint32_t cf, const rocksdb::Slice&, const rocksdb::Slice&) override {
+    return Note(cf);
+  }
+  rocksdb::Status DeleteCF(uint32_t cf, const rocksdb::Slice&) override { return Note(cf); }
+  rocksdb::Status SingleDeleteCF(uint32_t cf, const rocksdb::Slice&) override { return Note(cf); }
+  rocksdb::Status DeleteRangeCF(uint32_t cf, const rocksdb::Slice&, const rocksdb::Slice&) override {
+    return Note(cf);
+  }
+  bool Continue() override { return !found; }
+
+ private:
+  rocksdb::Status Note(uint32_t cf) {
+    found = found || cf == objects_id_;
+    return rocksdb::Status::OK();
+  }
+  uint32_t objects_id_;
 };
 
 struct SyncWaiter {
@@ -114,6 +161,12 @@ Status ReadOnlyStatus(const MetaDb& db) {
                                         : " after a disk error; retry later"));
 }
 
+bool Touches(const MetaDb& db, MetaBatch& batch) {
+  TouchesObjects t(db.handle(Cf::kObjects)->GetID());
+  batch.rep()->Iterate(&t).PermitUncheckedError();
+  return t.found;
+}
+
 }  // namespace
 
 Status CommitView::Get(Cf cf, std::string_view key, std::string* value) const {
@@ -123,6 +176,11 @@ Status CommitView::Get(Cf cf, std::string_view key, std::string* value) const {
       group_ != nullptr
           ? group_->GetFromBatchAndDB(db_.db(), ro, db_.handle(cf), k, value)
           : db_.db()->Get(ro, db_.handle(cf), k, value);
+  if (cf == Cf::kObjects) {
+    have_last_ = s.ok() || s.IsNotFound();
+    last_objects_key_.assign(key);
+    last_objects_found_ = s.ok();
+  }
   return s.ok() ? Status::Ok() : FromRocks(s, "commit view read");
 }
 
@@ -371,28 +429,46 @@ CommitRequest* CommitQueue::CommitGroup(CommitRequest* head) {
     for (CommitRequest* r = head; r != end; r = r->next_) {
       r->result_ = ReadOnlyStatus(*db_);
     }
-  } else if (n == 1 && head->prepare == nullptr) {
+  } else if (n == 1 && head->prepare == nullptr &&
+             (!options_.maintain_dirs_index || !Touches(*db_, head->batch))) {
     head->result_ = Status::Ok();
     status = SyncedWrite(db_, head->batch.rep());
     head->attempted = true;
     accepted = 1;
   } else {
     rocksdb::WriteBatchWithIndex group(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true);
-    CopyHandler copier(*db_, &group);
+    std::vector<std::string>& touched = touched_;
+    CopyHandler copier(*db_, &group, options_.maintain_dirs_index ? &touched : nullptr);
     for (CommitRequest* r = head; r != end; r = r->next_) {
       r->result_ = Status::Ok();
+      CommitView view(*db_, &group);
       if (r->prepare != nullptr) {
-        CommitView view(*db_, &group);
         r->result_ = r->prepare(r->ctx, view, &r->batch);
         if (!r->result_.ok()) {
           continue;
         }
       }
       group.SetSavePoint();
+      touched.clear();
       rocksdb::Status s = r->batch.rep()->Iterate(&copier);
-      if (!s.ok()) {
+      // The directory index follows every objects key the request touched, reading the
+      // group with the request merged (store/dirs.h).
+      Status dirs;
+      // One key whose pre-request state the prepare hook read (a PUT reads the record it
+      // replaces): by the index's invariant its leaf exists iff the key did, so the index
+      // need not be read for it.
+      bool existed = false;
+      const bool known = touched.size() == 1 &&
+                         view.LastObjectsRead(std::string_view(touched[0]).substr(0, touched[0].size() - 1),
+                                              &existed);
+      for (std::size_t i = 0; s.ok() && dirs.ok() && i < touched.size(); ++i) {
+        const std::string& t = touched[i];
+        dirs = UpdateDirsForKey(*db_, view, &group, std::string_view(t).substr(0, t.size() - 1),
+                                t.back() == '\1', known ? &existed : nullptr);
+      }
+      if (!s.ok() || !dirs.ok()) {
         group.RollbackToSavePoint().PermitUncheckedError();
-        r->result_ = FromRocks(s, "merge commit batch");
+        r->result_ = !s.ok() ? FromRocks(s, "merge commit batch") : std::move(dirs);
       } else {
         group.PopSavePoint().PermitUncheckedError();
         ++accepted;

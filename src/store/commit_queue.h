@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "mamute/status.h"
 #include "store/meta_db.h"
@@ -79,9 +80,22 @@ class CommitView {
   /// be gone before the hook returns. For bounded scans only: the hook delays the whole group.
   std::unique_ptr<rocksdb::Iterator> NewIterator(Cf cf, const rocksdb::ReadOptions& opts) const;
 
+  /// Whether the last objects-CF Get through this view was of `key`, and if so whether it
+  /// found it (`*found`). The commit queue asks after the prepare hook: a PUT's hook reads the
+  /// record it replaces, so the directory index knows whether the key existed before the
+  /// request without reading the index (store/dirs.h).
+  bool LastObjectsRead(std::string_view key, bool* found) const {
+    if (!have_last_ || last_objects_key_ != key) return false;
+    *found = last_objects_found_;
+    return true;
+  }
+
  private:
   const MetaDb& db_;
   rocksdb::WriteBatchWithIndex* group_;  // null: a lone request, nothing pending
+  mutable std::string last_objects_key_;
+  mutable bool have_last_ = false;
+  mutable bool last_objects_found_ = false;
 };
 
 struct CommitQueueOptions {
@@ -99,6 +113,10 @@ struct CommitQueueOptions {
   /// last sync took, so a sync does not leave with half the writers that could share it.
   /// 0 disables. Default: 1000 µs.
   uint32_t max_gather_us = 1000;
+  /// Keep the directory index (store/dirs.h) in step with every objects-CF write. Only
+  /// store_bench turns it off, to measure what it costs: with false the index goes stale
+  /// (fsck --repair rebuilds it). Default: true.
+  bool maintain_dirs_index = true;
 };
 
 struct CommitQueueStats {
@@ -164,6 +182,7 @@ class CommitQueue {
   bool thread_waiting_ = false;  // the commit thread sleeps on cv_; producers notify only then
 
   std::chrono::steady_clock::time_point next_resume_{};  // commit thread only
+  std::vector<std::string> touched_;  // objects keys of the request being merged; commit thread
 
   std::thread thread_;
   std::atomic<std::thread::id> thread_id_{};

@@ -348,7 +348,20 @@ Status ReclaimDeadBuckets(MetaDb& db, FsckReport* report) {
     }));
     MAMUTE_RETURN_IF_ERROR(sweep(Cf::kObjects, prefix, nothing));
   }
-  return flush(true);
+  MAMUTE_RETURN_IF_ERROR(flush(true));
+  // Then each bucket's directory index range, one synced range delete each (not counted in
+  // records_reclaimed; a crash before it leaves stale entries the next check repairs).
+  for (BucketId bucket : report->dead_buckets) {
+    const std::string prefix = BucketPrefix(bucket);
+    const std::optional<std::string> upper = PrefixSuccessor(prefix);
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    MAMUTE_RETURN_IF_ERROR(FromRocks(
+        db.db()->DeleteRange(wo, db.handle(Cf::kDirs), prefix,
+                             upper ? rocksdb::Slice(*upper) : rocksdb::Slice(std::string(9, '\xff'))),
+        "fsck reclaim directory index"));
+  }
+  return Status::Ok();
 }
 
 Result<FsckReport> Fsck(MetaDb& db, const FsckOptions& options) {
@@ -360,6 +373,12 @@ Result<FsckReport> Fsck(MetaDb& db, const FsckOptions& options) {
   if (!s.ok()) {
     return Err(std::move(s));
   }
+  if (!options.repair) {
+    s = CheckDirsIndex(db, /*repair=*/false, &report.dirs);
+    if (!s.ok()) {
+      return Err(std::move(s));
+    }
+  }
   if (options.repair) {
     // Records first (synced), then the files they named: a crash in between leaves only
     // orphan files, which the next run removes.
@@ -367,6 +386,11 @@ Result<FsckReport> Fsck(MetaDb& db, const FsckOptions& options) {
       report.errors.push_back("reclaim records of deleted buckets: " + r.ToString());
       // Their files are orphans only once their records are gone: keep them this time.
       return report;
+    }
+    // The directory index only derives from the objects CF: rewrite it to match what is left.
+    s = CheckDirsIndex(db, /*repair=*/true, &report.dirs);
+    if (!s.ok()) {
+      return Err(std::move(s));
     }
     RemoveOrphans(&report);
   }
@@ -382,6 +406,8 @@ Result<FsckReport> Fsck(const std::vector<std::string>& data_dirs, bool repair) 
   MAMUTE_RETURN_IF_ERROR_R(CheckDataDirs(data_dirs, /*create=*/false));
   MetaDbOptions mo;
   mo.create_if_missing = false;
+  // Report-only runs write nothing: an index never built is reported, built by repair.
+  mo.build_dirs_index = repair;
   mo.block_cache_bytes = 32u << 20;
   Result<std::unique_ptr<MetaDb>> db = MetaDb::Open(data_dirs.front(), mo);
   if (!db) {

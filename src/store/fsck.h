@@ -14,6 +14,7 @@
 
 #include "mamute/result.h"
 #include "mamute/status.h"
+#include "store/dirs.h"
 #include "store/keys.h"
 #include "store/meta_db.h"
 
@@ -53,13 +54,17 @@ struct FsckReport {
   uint64_t dead_bucket_objects = 0;  ///< object records of dead buckets
   uint64_t dead_bucket_uploads = 0;  ///< upload records of dead buckets (their parts go too)
   uint64_t records_reclaimed = 0;    ///< object, upload and part records deleted (repair)
+  /// The directory index against the objects CF (store/dirs.h): missing and stale entries,
+  /// written / deleted by repair (DirsCheck::repaired).
+  DirsCheck dirs;
   uint64_t removed = 0;                   ///< files removed (repair)
   std::vector<std::string> errors;        ///< I/O errors met while scanning or removing
 
   /// Nothing to report: no orphans, temps, strays, missing data, corruption, orphan parts or errors.
   bool clean() const {
     return orphan_files.empty() && temp_files.empty() && stray_files.empty() && missing.empty() &&
-           corrupt.empty() && orphan_parts.empty() && dead_buckets.empty() && errors.empty();
+           corrupt.empty() && orphan_parts.empty() && dead_buckets.empty() && errors.empty() &&
+           dirs.missing == 0 && dirs.stale == 0 && !dirs.marker_missing;
   }
 };
 
@@ -72,13 +77,14 @@ Status ScanOrphans(const MetaDb& db, const std::vector<std::string>& data_dirs, 
 /// to report->errors.
 void RemoveOrphans(FsckReport* report);
 
-/// Deletes every object, upload and part record of report->dead_buckets with synced writes
+/// Deletes every object, upload, part and directory-index record of report->dead_buckets with synced writes
 /// (1000 records a batch), counting report->records_reclaimed. Run before RemoveOrphans, so no
 /// file goes before the records naming it. Only while nothing else writes (start-up, offline).
 Status ReclaimDeadBuckets(MetaDb& db, FsckReport* report);
 
 /// The whole check on an open MetaDb (start-up): ScanOrphans, missing data, corrupt records,
-/// then ReclaimDeadBuckets and RemoveOrphans when options.repair.
+/// the directory index (CheckDirsIndex, repaired when options.repair), then
+/// ReclaimDeadBuckets and RemoveOrphans when options.repair.
 Result<FsckReport> Fsck(MetaDb& db, const FsckOptions& options);
 
 /// `mamute fsck`: opens <data_dir>/meta itself (fails while a server holds it) and checks the

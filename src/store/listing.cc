@@ -1,10 +1,12 @@
 #include "store/listing.h"
 
+#include <rocksdb/snapshot.h>
 #include <xxhash.h>
 
 #include <algorithm>
 #include <optional>
 
+#include "store/dirs.h"
 #include "util/encoding.h"
 
 namespace mamute::store {
@@ -36,6 +38,151 @@ ListedObject ToListed(std::string_view key, const ObjectRecord& rec) {
   return o;
 }
 
+// ReadOptions over the keys that start with `prefix` (bounded above by its successor) at
+// `snapshot`. Not movable: `ro` points at `upper_slice`.
+struct BoundedRead {
+  BoundedRead(std::string_view prefix, const rocksdb::Snapshot* snapshot)
+      : upper(PrefixSuccessor(prefix)) {
+    ro.snapshot = snapshot;
+    if (upper) {
+      upper_slice = rocksdb::Slice(*upper);
+      ro.iterate_upper_bound = &upper_slice;
+    }
+  }
+  BoundedRead(const BoundedRead&) = delete;
+  BoundedRead& operator=(const BoundedRead&) = delete;
+
+  std::optional<std::string> upper;
+  rocksdb::Slice upper_slice;
+  rocksdb::ReadOptions ro;
+};
+
+// A truncated page's continuation token and (with a delimiter) NextMarker.
+void FinishPage(const ListRequest& req, ListResult* res) {
+  if (!res->is_truncated) {
+    return;
+  }
+  // The last item is whichever of the last object / last common prefix sorts later: both
+  // lists are in order and every item is distinct.
+  std::string_view last_obj = res->objects.empty() ? std::string_view() : res->objects.back().key;
+  std::string_view last_cp =
+      res->common_prefixes.empty() ? std::string_view() : res->common_prefixes.back();
+  const std::string_view last_item = std::max(last_obj, last_cp);
+  res->next_continuation_token = EncodeContinuationToken(req.bucket, last_item);
+  if (!req.delimiter.empty()) {
+    res->next_marker.assign(last_item);
+  }
+}
+
+// Delimiter "/" through the directory index (store/dirs.h): the request prefix P splits into
+// D (P up to its last '/', or "") and the partial segment after it; the entries under parent D
+// whose child starts with the partial segment are the page, in order, one Next each. A child
+// ending in '/' is a common prefix D+child; any other is the object D+child, whose record the
+// objects iterator reads (still positioned from the previous leaf: Next once, else Seek). Both
+// iterators read one snapshot: the commit thread writes an object and its entries atomically.
+Result<ListResult> ListWithDirs(const MetaDb& db, const ListRequest& req,
+                                const std::optional<std::string>& after, ListResult res) {
+  const std::size_t max = static_cast<std::size_t>(res.max_keys);
+  const std::string_view prefix = req.prefix;
+  const std::size_t slash = prefix.rfind('/');
+  const std::string_view dir = slash == std::string_view::npos ? std::string_view()
+                                                               : prefix.substr(0, slash + 1);
+  const std::string_view partial = prefix.substr(dir.size());
+  res.used_dirs_index = true;
+
+  std::string base;  // bucket + escaped D: every entry under D
+  AppendDirsParent(&base, req.bucket, dir);
+  const std::size_t child_at = base.size();
+  base.append(partial);
+  std::string seek = base;
+  if (after) {
+    const std::string_view a = *after;
+    if (a.starts_with(dir)) {
+      // Children up to and including a's tail are at or before the marker; the loop skips the
+      // one equal to it, and any common prefix the marker lies under (cp <= marker).
+      std::string from(base, 0, child_at);
+      from.append(a.substr(dir.size()));
+      if (from > seek) {
+        seek = std::move(from);
+      }
+    } else if (a > dir) {
+      return res;  // the marker sorts after every key under D
+    }
+  }
+  rocksdb::ManagedSnapshot snap(db.db());
+  const BoundedRead dirs_read(base, snap.snapshot());
+  std::unique_ptr<rocksdb::Iterator> it = db.NewIterator(Cf::kDirs, dirs_read.ro);
+
+  // The objects iterator, bounded to bucket + P, opened at the first leaf.
+  std::string obj_prefix = BucketPrefix(req.bucket);
+  obj_prefix.append(prefix);
+  const BoundedRead obj_read(obj_prefix, snap.snapshot());
+  std::unique_ptr<rocksdb::Iterator> obj;
+
+  ObjectRecord rec;
+  std::size_t count = 0;
+  std::string item;
+  std::string okey = BucketPrefix(req.bucket);
+  ++res.seeks;
+  for (it->Seek(rocksdb::Slice(seek)); it->Valid(); it->Next()) {
+    ++res.keys_visited;
+    const rocksdb::Slice k = it->key();
+    const std::string_view entry(k.data(), k.size());
+    if (!entry.starts_with(base)) {
+      break;  // the upper bound makes this unreachable; kept as a guard
+    }
+    const std::string_view child = entry.substr(child_at);
+    item.assign(dir);
+    item.append(child);
+    if (after && item <= *after) {
+      continue;
+    }
+    if (count == max) {
+      res.is_truncated = true;
+      break;
+    }
+    ++count;
+    if (!child.empty() && child.back() == '/') {
+      res.common_prefixes.push_back(item);
+      continue;
+    }
+    okey.resize(kBucketIdSize);
+    okey.append(item);
+    const rocksdb::Slice target(okey);
+    if (!obj) {
+      obj = db.NewIterator(Cf::kObjects, obj_read.ro);
+      ++res.seeks;
+      obj->Seek(target);
+    } else if (obj->Valid() && obj->key().compare(target) < 0) {
+      obj->Next();
+      if (obj->Valid() && obj->key().compare(target) < 0) {
+        ++res.seeks;
+        obj->Seek(target);
+      }
+    } else if (!obj->Valid() || obj->key().compare(target) != 0) {
+      ++res.seeks;
+      obj->Seek(target);
+    }
+    if (!obj->Valid() || obj->key().compare(target) != 0) {
+      if (!obj->status().ok()) {
+        return Err(FromRocks(obj->status(), "list objects"));
+      }
+      return Err(Status::Corruption("listing: directory index names a missing object"));
+    }
+    const rocksdb::Slice v = obj->value();
+    Status s = DecodeObject(std::string_view(v.data(), v.size()), &rec);
+    if (!s.ok()) {
+      return Err(Status::Corruption("listing: " + s.message()));
+    }
+    res.objects.push_back(ToListed(item, rec));
+  }
+  if (!it->status().ok()) {
+    return Err(FromRocks(it->status(), "list directory index"));
+  }
+  FinishPage(req, &res);
+  return res;
+}
+
 // The one engine behind v1 and v2. `after` (when set) is the exclusive lower bound: the marker,
 // start-after, or the last item of the previous page. A common prefix that sorts at or before
 // `after` was either returned already or lies before the marker, so it is skipped whole; that
@@ -50,6 +197,9 @@ Result<ListResult> List(const MetaDb& db, const ListRequest& req,
   if (res.max_keys == 0) {
     // AWS answers max-keys=0 with an empty page and IsTruncated=false.
     return res;
+  }
+  if (req.delimiter == "/" && req.use_dirs_index && db.dirs_ready()) {
+    return ListWithDirs(db, req, after, std::move(res));
   }
   const std::size_t max = static_cast<std::size_t>(res.max_keys);
   const std::string_view prefix = req.prefix;
@@ -92,7 +242,6 @@ Result<ListResult> List(const MetaDb& db, const ListRequest& req,
 
   std::unique_ptr<rocksdb::Iterator> it = db.NewIterator(Cf::kObjects, ro);
   ObjectRecord rec;
-  std::string_view last_item;  // points into res (stable: vectors are not touched after)
   std::size_t count = 0;
   std::string next_seek;
   int probe_skip = 0;  // common prefixes left to Seek past without a Next() probe first
@@ -164,18 +313,7 @@ Result<ListResult> List(const MetaDb& db, const ListRequest& req,
   if (!it->status().ok()) {
     return Err(FromRocks(it->status(), "list objects"));
   }
-  if (res.is_truncated) {
-    // The last item is whichever of the last object / last common prefix sorts later: both
-    // lists are in order and every item is distinct.
-    std::string_view last_obj = res.objects.empty() ? std::string_view() : res.objects.back().key;
-    std::string_view last_cp =
-        res.common_prefixes.empty() ? std::string_view() : res.common_prefixes.back();
-    last_item = std::max(last_obj, last_cp);
-    res.next_continuation_token = EncodeContinuationToken(req.bucket, last_item);
-    if (!delim.empty()) {
-      res.next_marker.assign(last_item);
-    }
-  }
+  FinishPage(req, &res);
   return res;
 }
 

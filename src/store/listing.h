@@ -44,6 +44,9 @@ struct ListRequest {
   /// As sent by the client; negative is InvalidArgument, 0 gives an empty, untruncated page,
   /// above kMaxListKeys is clamped. Default: 1000.
   int64_t max_keys = kMaxListKeys;
+  /// Delimiter "/" listings read the directory index (store/dirs.h) when the DB has it ready;
+  /// false forces the seek path (the equivalence tests compare both). Default: true.
+  bool use_dirs_index = true;
 };
 
 /// One object of a listing (the fields of <Contents>), copied out of the record.
@@ -69,11 +72,15 @@ struct ListResult {
   /// Effective max-keys (after clamping), for <MaxKeys>.
   int64_t max_keys = 0;
   /// Keys the iterator was positioned on. A delimiter listing touches about one key per
-  /// common prefix, however many keys each prefix holds.
+  /// common prefix, however many keys each prefix holds. On the directory index path: index
+  /// entries visited (objects records read for leaves are not counted).
   uint64_t keys_visited = 0;
   /// Iterator Seeks issued: the first one, plus one per common prefix that a Next() probe
-  /// did not leave (kListProbeBackoff).
+  /// did not leave (kListProbeBackoff). On the directory index path: the one Seek of the
+  /// index plus the objects-CF Seeks for leaves the objects iterator could not reach by Next.
   uint64_t seeks = 0;
+  /// Whether the directory index answered (delimiter "/" with the index ready).
+  bool used_dirs_index = false;
 
   /// <KeyCount>: objects + common prefixes.
   std::size_t key_count() const { return objects.size() + common_prefixes.size(); }

@@ -13,6 +13,7 @@
 #include <system_error>
 #include <vector>
 
+#include "store/dirs.h"
 #include "store/fault_fs.h"
 #include "util/log.h"
 
@@ -20,10 +21,12 @@ namespace mamute::store {
 namespace {
 
 constexpr std::array<std::string_view, kCfCount> kCfNames = {
-    "buckets", "bucket_names", "objects", "uploads", "parts", "credentials", "apikeys", "mgmt",
+    "buckets", "bucket_names", "objects", "uploads", "parts", "credentials", "apikeys", "mgmt", "dirs",
 };
 
-bool IsBigCf(Cf cf) { return cf == Cf::kObjects || cf == Cf::kUploads || cf == Cf::kParts; }
+bool IsBigCf(Cf cf) {
+  return cf == Cf::kObjects || cf == Cf::kUploads || cf == Cf::kParts || cf == Cf::kDirs;
+}
 
 bool Supported(const std::vector<rocksdb::CompressionType>& v, rocksdb::CompressionType t) {
   return std::find(v.begin(), v.end(), t) != v.end();
@@ -185,7 +188,9 @@ Result<std::unique_ptr<MetaDb>> MetaDb::Open(std::string_view data_dir,
 
   rocksdb::DBOptions db_opts;
   db_opts.create_if_missing = options.create_if_missing;
-  db_opts.create_missing_column_families = options.create_if_missing;
+  // Always: a DB from before a column family was added (e.g. `dirs`) must open, also for
+  // `mamute fsck` (create_if_missing = false only refuses to create a whole new DB).
+  db_opts.create_missing_column_families = true;
   db_opts.max_background_jobs = options.max_background_jobs;
   // SST writes are smoothed; the WAL is synced explicitly by commits (WriteOptions::sync).
   db_opts.bytes_per_sync = 1 << 20;
@@ -222,6 +227,9 @@ Result<std::unique_ptr<MetaDb>> MetaDb::Open(std::string_view data_dir,
   m->default_handle_ = handles[0];
   for (std::size_t i = 0; i < kCfCount; ++i) {
     m->handles_[i] = handles[i + 1];
+  }
+  if (options.build_dirs_index) {
+    MAMUTE_RETURN_IF_ERROR_R(EnsureDirsIndex(*m));
   }
   return m;
 }

@@ -30,8 +30,9 @@ enum class Cf : uint8_t {
   kCredentials,   ///< access key id → CredentialRecord
   kApiKeys,       ///< api key id → value owned by mgmt/ (version byte first)
   kMgmt,          ///< "<kind>\0<id>" → value owned by mgmt/ (version byte first)
+  kDirs,          ///< bucket id + escaped parent + child → version byte (store/dirs.h)
 };
-inline constexpr std::size_t kCfCount = 8;
+inline constexpr std::size_t kCfCount = 9;
 
 /// The on-disk name of a column family, e.g. "objects".
 std::string_view CfName(Cf cf) noexcept;
@@ -62,6 +63,9 @@ struct MetaDbOptions {
   /// Keys between restart points (full keys) in new data blocks: a Seek binary-searches the
   /// restart points, then walks up to this many keys. Default: 16.
   int block_restart_interval = 16;
+  /// Build the directory index (store/dirs.h) from the objects CF at open when it was never
+  /// built. When false and it was not, delimiter listings use the seek path. Default: true.
+  bool build_dirs_index = true;
   /// Keep RocksDB's info LOG quiet (warnings and above). Default: true.
   bool quiet_info_log = true;
 };
@@ -120,6 +124,11 @@ class MetaDb {
   Status TryResume();
   MetaDbHealth health() const;
 
+  /// Whether the directory index (dirs CF) is complete and maintained: delimiter "/" listings
+  /// use it only then. Set by EnsureDirsIndex / RebuildDirsIndex (store/dirs.h).
+  bool dirs_ready() const noexcept { return dirs_ready_.load(std::memory_order_acquire); }
+  void set_dirs_ready(bool ready) noexcept { dirs_ready_.store(ready, std::memory_order_release); }
+
   rocksdb::DB* db() const noexcept { return db_.get(); }
   rocksdb::ColumnFamilyHandle* handle(Cf cf) const noexcept {
     return handles_[static_cast<std::size_t>(cf)];
@@ -139,6 +148,7 @@ class MetaDb {
   std::string path_;
   std::unique_ptr<rocksdb::Env> env_;  // fault-injection Env (test builds) or null; outlives db_
   std::unique_ptr<rocksdb::DB> db_;
+  std::atomic<bool> dirs_ready_{false};
   std::atomic<int> stopped_{0};  // rocksdb::Status::Severity while writes are stopped, else 0
   std::atomic<uint64_t> background_errors_{0};
   std::atomic<uint64_t> recoveries_{0};

@@ -36,7 +36,10 @@ class ResourcesTest : public TempNodeTest {
     r.location.inline_data = "abc";
     std::string v;
     store::EncodeObject(r, &v);
-    ASSERT_TRUE(node_->db->Put(store::Cf::kObjects, store::ObjectKey(bucket, key), v).ok());
+    // Through the commit queue, as every object write: it keeps the directory index.
+    store::MetaBatch batch(*node_->db);
+    ASSERT_TRUE(batch.Put(store::Cf::kObjects, store::ObjectKey(bucket, key), v).ok());
+    ASSERT_TRUE(node_->commits->Write(&batch).ok());
   }
 
   std::optional<Resources> res_;

@@ -7,12 +7,14 @@
 #include <string>
 #include <vector>
 
+#include "store/dirs.h"
 #include "test_util.h"
 
 namespace mamute::store {
 namespace {
 
 using namespace std::string_literals;
+using testing::Printable;
 using testing::TempDir;
 
 const std::string kMd5(16, '\x01');
@@ -33,6 +35,8 @@ void PutKeys(MetaDb& db, BucketId bucket, const std::vector<std::string>& keys) 
     }
   }
   ASSERT_TRUE(db.Write(batch.rep(), false).ok());
+  // Written around the commit queue: derive the directory index again (store/dirs.h).
+  ASSERT_TRUE(RebuildDirsIndex(db).ok());
 }
 
 std::vector<std::string> Keys(const ListResult& r) {
@@ -88,19 +92,6 @@ std::vector<ModelEntry> Entries(const ListResult& r) {
   return v;
 }
 
-std::string Printable(std::string_view s) {
-  std::string o;
-  for (unsigned char c : s) {
-    if (c >= 0x20 && c < 0x7f) {
-      o.push_back(static_cast<char>(c));
-    } else {
-      char b[5];
-      std::snprintf(b, sizeof(b), "\\x%02x", c);
-      o += b;
-    }
-  }
-  return o;
-}
 
 class ListingTest : public ::testing::Test {
  protected:
@@ -153,17 +144,21 @@ TEST_F(ListingTest, Table) {
       {"no match", "zzz", "/", {}, {}},
       {"delimiter never found", "a/", "#", {"a/", "a/b", "a/b/c", "a/c"}, {}},
   };
-  for (const Case& c : cases) {
-    ListRequest req;
-    req.bucket = 7;
-    req.prefix = c.prefix;
-    req.delimiter = c.delim;
-    auto r = ListObjectsV2(*db_, req);
-    ASSERT_TRUE(r.has_value()) << c.name << ": " << r.error().ToString();
-    EXPECT_EQ(Keys(*r), c.objects) << c.name;
-    EXPECT_EQ(r->common_prefixes, c.prefixes) << c.name;
-    EXPECT_FALSE(r->is_truncated) << c.name;
-    EXPECT_EQ(r->key_count(), c.objects.size() + c.prefixes.size()) << c.name;
+  for (bool use_index : {true, false}) {
+    for (const Case& c : cases) {
+      ListRequest req;
+      req.bucket = 7;
+      req.prefix = c.prefix;
+      req.delimiter = c.delim;
+      req.use_dirs_index = use_index;
+      const std::string name = c.name + (use_index ? " (index)" : " (seek)");
+      auto r = ListObjectsV2(*db_, req);
+      ASSERT_TRUE(r.has_value()) << name << ": " << r.error().ToString();
+      EXPECT_EQ(Keys(*r), c.objects) << name;
+      EXPECT_EQ(r->common_prefixes, c.prefixes) << name;
+      EXPECT_FALSE(r->is_truncated) << name;
+      EXPECT_EQ(r->key_count(), c.objects.size() + c.prefixes.size()) << name;
+    }
   }
 }
 
@@ -187,17 +182,20 @@ TEST_F(ListingTest, LastBucketIdAndAll0xffPrefix) {
 
 // Pages through one listing with continuation tokens (v2) or markers (v1) and checks that the
 // pages together are exactly the model's one-page result: no duplicates, no gaps.
-void ExpectPagesMatchModel(const MetaDb& db, BucketId bucket, const std::vector<std::string>& keys,
-                           const std::string& prefix, const std::string& delim, int64_t max,
-                           bool v1) {
+// Both listing paths: the directory index (delimiter "/") and the seek path.
+void ExpectPagesMatchModelOn(const MetaDb& db, BucketId bucket, const std::vector<std::string>& keys,
+                             const std::string& prefix, const std::string& delim, int64_t max,
+                             bool v1, bool use_index) {
   const std::vector<ModelEntry> want = Model(keys, prefix, delim, "");
   std::vector<ModelEntry> got;
   std::string token;
   std::string marker;
   const std::string where = "prefix=" + Printable(prefix) + " delim=" + Printable(delim) +
-                            " max=" + std::to_string(max) + (v1 ? " v1" : " v2");
+                            " max=" + std::to_string(max) + (v1 ? " v1" : " v2") +
+                            (use_index ? " index" : " seek");
   for (int page = 0; page < 200; ++page) {
     ListRequest req;
+    req.use_dirs_index = use_index;
     req.bucket = bucket;
     req.prefix = prefix;
     req.delimiter = delim;
@@ -209,6 +207,7 @@ void ExpectPagesMatchModel(const MetaDb& db, BucketId bucket, const std::vector<
     }
     auto r = v1 ? ListObjectsV1(db, req) : ListObjectsV2(db, req);
     ASSERT_TRUE(r.has_value()) << where << ": " << r.error().ToString();
+    EXPECT_EQ(r->used_dirs_index, use_index && delim == "/") << where;
     ASSERT_LE(r->key_count(), static_cast<std::size_t>(max)) << where;
     auto entries = Entries(*r);
     got.insert(got.end(), entries.begin(), entries.end());
@@ -231,6 +230,14 @@ void ExpectPagesMatchModel(const MetaDb& db, BucketId bucket, const std::vector<
     }
   }
   EXPECT_EQ(got, want) << where;
+}
+
+void ExpectPagesMatchModel(const MetaDb& db, BucketId bucket, const std::vector<std::string>& keys,
+                           const std::string& prefix, const std::string& delim, int64_t max,
+                           bool v1) {
+  for (bool use_index : {true, false}) {
+    ExpectPagesMatchModelOn(db, bucket, keys, prefix, delim, max, v1, use_index);
+  }
 }
 
 // Paging through any listing with continuation tokens gives exactly the one-page result: no
@@ -299,6 +306,7 @@ TEST_F(ListingTest, NextBeforeSeekMatchesModel) {
   req.bucket = 5;
   req.prefix = "m";
   req.delimiter = "/";
+  req.use_dirs_index = false;
   auto r = ListObjectsV2(*db_, req);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->common_prefixes.size(), static_cast<std::size_t>(2 * kListProbeBackoff + 3));
@@ -504,7 +512,23 @@ TEST_F(ListingTest, SeekPastCommonPrefixVisitsOneKeyPerPrefix) {
   ListRequest req;
   req.bucket = 11;
   req.delimiter = "/";
+  // The directory index: one Seek, one entry per prefix.
   auto r = ListObjectsV2(*db_, req);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->used_dirs_index);
+  EXPECT_EQ(r->common_prefixes.size(), static_cast<std::size_t>(kPrefixes));
+  EXPECT_EQ(r->keys_visited, static_cast<uint64_t>(kPrefixes));
+  EXPECT_EQ(r->seeks, 1u);
+  req.max_keys = 10;
+  r = ListObjectsV2(*db_, req);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->keys_visited, 11u);  // ten and the look-ahead
+  EXPECT_EQ(r->seeks, 1u);
+  req.max_keys = 1000;
+
+  // The seek path.
+  req.use_dirs_index = false;
+  r = ListObjectsV2(*db_, req);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->common_prefixes.size(), static_cast<std::size_t>(kPrefixes));
   EXPECT_TRUE(r->objects.empty());

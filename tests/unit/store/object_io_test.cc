@@ -22,6 +22,7 @@
 #include "shard_fixture.h"
 #include "store/bucket_purge.h"
 #include "store/data_dirs.h"
+#include "store/dirs.h"
 #include "store/fsck.h"
 #include "store/keys.h"
 #include "store/records.h"
@@ -1207,6 +1208,7 @@ TEST_F(ObjectIoTest, PurgeBucketContentsRemovesRecordsAndDataFiles) {
   PutResult single;
   ASSERT_TRUE(Put("single", RandomBytes(200000, 1), &single).ok());
   ASSERT_TRUE(Put("inline", "abc").ok());
+  ASSERT_TRUE(Put("dir/sub/leaf", "abc").ok());  // directory index entries to purge
   // A completed multipart object naming two part files. Parts commit only while their upload
   // record exists (the part writer's uploads are keyed by the empty object key).
   const UploadId done_up = UploadId::Make(1, 1);
@@ -1262,10 +1264,24 @@ TEST_F(ObjectIoTest, PurgeBucketContentsRemovesRecordsAndDataFiles) {
   });
   ASSERT_TRUE(done.latch.Wait());
   ASSERT_TRUE(begin.ok() && done.status.ok()) << done.status.ToString();
-  EXPECT_EQ(done.stats.objects, 3u);
+  EXPECT_EQ(done.stats.objects, 4u);
   EXPECT_EQ(done.stats.uploads, 2u);
+  // The directory index follows the purge's deletes (commit thread): nothing of the bucket's
+  // is left, the neighbour's entry stays, and the index matches the objects.
+  {
+    auto it = node_->db->NewIterator(Cf::kDirs, rocksdb::ReadOptions());
+    const std::string bp = BucketPrefix(kBucket);
+    it->Seek(bp);
+    EXPECT_TRUE(!it->Valid() || !it->key().starts_with(bp)) << "dirs entries left after purge";
+    std::string nv;
+    EXPECT_TRUE(node_->db->Get(Cf::kDirs, DirsKey(kBucket + 1, "", "neighbour"), &nv).ok());
+    DirsCheck check;
+    ASSERT_TRUE(CheckDirsIndex(*node_->db, /*repair=*/false, &check).ok());
+    EXPECT_EQ(check.missing, 0u);
+    EXPECT_EQ(check.stale, 0u);
+  }
   std::string v;
-  for (const char* k : {"single", "inline", "multi"}) {
+  for (const char* k : {"single", "inline", "multi", "dir/sub/leaf"}) {
     EXPECT_EQ(node_->db->Get(Cf::kObjects, ObjectKey(kBucket, k), &v).code(), Code::kNotFound) << k;
   }
   EXPECT_EQ(node_->db->Get(Cf::kUploads, UploadKey(kBucket, "open", open_up), &v).code(), Code::kNotFound);

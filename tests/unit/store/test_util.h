@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include "store/keys.h"
 #include "store/meta_db.h"
@@ -46,6 +47,22 @@ inline Status AddTestBuckets(MetaDb& db, BucketId first = 1, BucketId last = 16)
     if (!st.ok()) return st;
   }
   return Status::Ok();
+}
+
+/// `s` with every byte outside printable ASCII as \xNN, for failure messages.
+inline std::string Printable(std::string_view s) {
+  std::string o;
+  for (unsigned char c : s) {
+    if (c >= 0x20 && c < 0x7f) {
+      o.push_back(static_cast<char>(c));
+    } else {
+      static constexpr char kHex[] = "0123456789abcdef";
+      o += "\\x";
+      o.push_back(kHex[c >> 4]);
+      o.push_back(kHex[c & 15]);
+    }
+  }
+  return o;
 }
 
 }  // namespace mamute::store::testing
