@@ -1,5 +1,7 @@
 #include "store/object_io.h"
 
+#include "store/xxh3.h"
+
 #include <fcntl.h>
 #include <rocksdb/db.h>
 #include <sys/stat.h>
@@ -317,7 +319,7 @@ Result<std::size_t> ObjectWriter::Append(std::string_view data, WriteReadyCallba
   }
   if (taken > 0) {
     EVP_DigestUpdate(md5_, data.data(), taken);
-    XXH3_128bits_update(xxh_, data.data(), taken);
+    Xxh3Update(xxh_, data.data(), taken);
     total_ += taken;
   }
   if (failed_) {
@@ -1119,7 +1121,7 @@ void ObjectReader::Step() noexcept {
         }
       }
       if (full_) {
-        XXH3_128bits_update(xxh_, piece.data(), piece.size());
+        Xxh3Update(xxh_, piece.data(), piece.size());
       }
       next_deliver_ += piece.size();
       io_->stats_.bytes_read.fetch_add(piece.size(), std::memory_order_relaxed);
@@ -1415,7 +1417,7 @@ Result<std::string_view> ObjectIo::ReadInline(const ObjectRecord& record, uint64
   }
   const uint64_t n = std::min<uint64_t>(length, record.size - offset);
   if (offset == 0 && n == record.size) {
-    const XXH128_hash_t h = XXH3_128bits(loc.inline_data.data(), loc.inline_data.size());
+    const XXH128_hash_t h = Xxh3Oneshot(loc.inline_data.data(), loc.inline_data.size());
     if (Hash128{h.low64, h.high64} != record.xxh3) {
       stats_.corruption.fetch_add(1, std::memory_order_relaxed);
       stats_.get_failures.fetch_add(1, std::memory_order_relaxed);
